@@ -1,1 +1,118 @@
-//! placeholder
+//! Procedural macros behind [`login-runtime`](https://docs.rs/login-runtime).
+//!
+//! Do not depend on this crate directly: `login_runtime` re-exports every macro here
+//! (`login_runtime::{AuthUser, login_required, fresh_login_required}`), and the code
+//! they generate reaches the runtime and actix-web only through
+//! `::login_runtime::__private`.
+//!
+//! Each macro below is a one-line shell; the work happens on
+//! [`proc_macro2::TokenStream`] in [`auth_user`] and [`guard`], one file per phase
+//! (parse → validate → expand), so every phase is unit-tested under plain `cargo test`.
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod auth_user;
+mod display;
+mod errors;
+mod guard;
+
+use proc_macro::TokenStream;
+
+/// Derives `login_runtime::AuthUser` for a struct, the Rust side of Flask-Login's `UserMixin`.
+///
+/// ```ignore
+/// use login_runtime::AuthUser;
+///
+/// #[derive(Clone, AuthUser)]
+/// struct User {
+///     #[auth(id)]
+///     user_id: u64,
+///     #[auth(active)]
+///     enabled: bool,
+///     #[auth(session_hash)]
+///     password_hash: String,
+///     name: String,
+/// }
+/// ```
+///
+/// Field attributes:
+///
+/// - `#[auth(id)]`: the user id, returned (cloned) by `AuthUser::id`; its type becomes
+///   `AuthUser::Id` and must implement `Display`, `FromStr` and `Clone` (a compile error on
+///   the field says which one is missing). Without a marked field, a field named `id` is the
+///   id; tuple structs must mark one.
+/// - `#[auth(active)]` (optional): a `bool` field returned by `AuthUser::is_active`; an
+///   inactive user cannot log in and is logged out on the next request.
+/// - `#[auth(session_hash)]` (optional): bytes that change when the credentials change (a
+///   password hash, a security stamp). Any type that is `AsRef<[u8]>` (`String`, `Vec<u8>`,
+///   `[u8; N]`, …) or an `Option` of one. Changing it ends every session and every
+///   remember-me cookie of that user.
+///
+/// Generic structs work (each type parameter must be `'static`); structs that borrow (with
+/// a lifetime parameter) are refused, because a login user is loaded per request and must
+/// own its data.
+#[proc_macro_derive(AuthUser, attributes(auth))]
+pub fn derive_auth_user(input: TokenStream) -> TokenStream {
+    auth_user::expand(input.into()).into()
+}
+
+/// Requires a logged-in user before an async actix-web handler runs, like Flask-Login's
+/// `@login_required`.
+///
+/// ```ignore
+/// use login_runtime::login_required;
+/// use actix_web::{get, web, HttpResponse, Responder};
+///
+/// #[get("/settings")]
+/// #[login_required]
+/// async fn settings(form: web::Query<Filter>) -> impl Responder {
+///     HttpResponse::Ok()
+/// }
+///
+/// #[login_required(login_view = "/admin/login")]
+/// async fn admin() -> HttpResponse {
+///     HttpResponse::Ok().finish()
+/// }
+/// ```
+///
+/// The guard runs, and finishes, before any extractor of the handler starts, so an
+/// anonymous request with a malformed body gets the unauthorized response (a redirect to
+/// the login view, or 401), not 400. `OPTIONS` requests pass unchecked. The handler is
+/// rewritten, not replaced: its docs, other attributes (`#[get]` above or below, …),
+/// visibility, generics, parameters and return type stay.
+///
+/// Arguments (all optional):
+///
+/// - `login_view = "/path"`: where anonymous visitors are sent, overriding the
+///   `LoginManager`'s per-prefix and global login views for this handler.
+#[proc_macro_attribute]
+pub fn login_required(args: TokenStream, item: TokenStream) -> TokenStream {
+    guard::expand(guard::Kind::Login, args.into(), item.into()).into()
+}
+
+/// Requires a fresh login (one made with credentials in this session, not restored from a
+/// remember-me cookie) before an async actix-web handler runs, like Flask-Login's
+/// `@fresh_login_required`.
+///
+/// ```ignore
+/// use login_runtime::fresh_login_required;
+/// use actix_web::{post, HttpResponse};
+///
+/// #[post("/password")]
+/// #[fresh_login_required(refresh_view = "/reauthenticate")]
+/// async fn change_password() -> HttpResponse {
+///     HttpResponse::Ok().finish()
+/// }
+/// ```
+///
+/// Anonymous visitors get the unauthorized response, logged-in users whose login is not
+/// fresh get the needs-refresh response. Everything else is as for [`macro@login_required`].
+///
+/// Arguments (all optional):
+///
+/// - `login_view = "/path"`: the login view for anonymous visitors, for this handler.
+/// - `refresh_view = "/path"`: the re-authentication view for stale logins, for this handler.
+#[proc_macro_attribute]
+pub fn fresh_login_required(args: TokenStream, item: TokenStream) -> TokenStream {
+    guard::expand(guard::Kind::Fresh, args.into(), item.into()).into()
+}

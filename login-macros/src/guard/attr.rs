@@ -1,0 +1,228 @@
+//! The guard's arguments (`login_view = "/…"`, `refresh_view = "/…"`), parsed into
+//! [`GuardArgs`].
+
+use proc_macro2::{TokenStream, TokenTree};
+use syn::parse::Parser;
+use syn::{Expr, ExprLit, Lit, LitStr, Path, Token};
+
+use super::Kind;
+use crate::errors::Errors;
+
+/// `login_view = "/path"`: where anonymous visitors go, for this handler.
+pub(crate) const LOGIN_VIEW: &str = "login_view";
+/// `refresh_view = "/path"`: where stale logins go, for this handler.
+pub(crate) const REFRESH_VIEW: &str = "refresh_view";
+
+/// The checked arguments of one guard.
+#[derive(Default)]
+pub(crate) struct GuardArgs {
+    pub(crate) login_view: Option<LitStr>,
+    pub(crate) refresh_view: Option<LitStr>,
+}
+
+/// Arguments as written, each with its key for spans; checked together in [`Self::build`].
+#[derive(Default)]
+struct RawArgs {
+    login_view: Option<(Path, LitStr)>,
+    refresh_view: Option<(Path, LitStr)>,
+}
+
+/// Parses a guard's arguments; every mistake goes to `errors`, what is valid is kept.
+pub(crate) fn parse(kind: Kind, args: TokenStream, errors: &mut Errors) -> GuardArgs {
+    let mut raw = RawArgs::default();
+    let parser = syn::meta::parser(|meta| {
+        let key = [LOGIN_VIEW, REFRESH_VIEW]
+            .into_iter()
+            .find(|key| meta.path.is_ident(key));
+        let Some(key) = key else {
+            errors.push(syn::Error::new_spanned(
+                &meta.path,
+                format!(
+                    "unknown `{}` argument `{}`; {}",
+                    kind.name(),
+                    crate::display::path_name(&meta.path),
+                    expected(kind)
+                ),
+            ));
+            // Skip the value so the arguments after it are still checked.
+            if meta.input.peek(Token![=]) {
+                meta.value()?.parse::<Expr>()?;
+            } else if !meta.input.is_empty() && !meta.input.peek(Token![,]) {
+                meta.input.parse::<TokenTree>()?;
+            }
+            return Ok(());
+        };
+        if !meta.input.peek(Token![=]) {
+            return Err(syn::Error::new_spanned(
+                &meta.path,
+                format!(
+                    "`{key}` needs a value: write `{key} = \"/{}\"`",
+                    example(key)
+                ),
+            ));
+        }
+        let value: Expr = meta.value()?.parse()?;
+        let Some(view) = errors.take(view_path(key, &value)) else {
+            return Ok(());
+        };
+        let slot = if key == LOGIN_VIEW {
+            &mut raw.login_view
+        } else {
+            &mut raw.refresh_view
+        };
+        if slot.is_some() {
+            errors.push(syn::Error::new_spanned(
+                &meta.path,
+                format!("duplicate `{key}` argument: remove this one"),
+            ));
+        } else {
+            *slot = Some((meta.path, view));
+        }
+        Ok(())
+    });
+    let result = parser.parse2(args);
+    errors.take(result);
+    raw.build(kind, errors)
+}
+
+impl RawArgs {
+    /// Cross-argument rules.
+    fn build(self, kind: Kind, errors: &mut Errors) -> GuardArgs {
+        let refresh_view = match (kind, self.refresh_view) {
+            (Kind::Login, Some((path, _))) => {
+                errors.push(syn::Error::new_spanned(
+                    path,
+                    "`refresh_view` has no effect on `#[login_required]`, which accepts logins \
+                     that are not fresh: use `#[fresh_login_required(refresh_view = \"/…\")]`",
+                ));
+                None
+            }
+            (_, refresh_view) => refresh_view.map(|(_, view)| view),
+        };
+        GuardArgs {
+            login_view: self.login_view.map(|(_, view)| view),
+            refresh_view,
+        }
+    }
+}
+
+/// A view must be a string literal naming a path on this site.
+fn view_path(key: &str, value: &Expr) -> syn::Result<LitStr> {
+    let Expr::Lit(ExprLit {
+        lit: Lit::Str(lit), ..
+    }) = value
+    else {
+        return Err(syn::Error::new_spanned(
+            value,
+            format!(
+                "`{key}` must be a string literal: write `{key} = \"/{}\"`",
+                example(key)
+            ),
+        ));
+    };
+    let path = lit.value();
+    // A view is where unauthorised visitors are redirected: `//host` would leave the site.
+    if !path.starts_with('/') || path.starts_with("//") {
+        return Err(syn::Error::new_spanned(
+            lit,
+            format!(
+                "`{key}` must be a path on this site starting with a single `/`, like `\"/{}\"`",
+                example(key)
+            ),
+        ));
+    }
+    Ok(lit.clone())
+}
+
+fn example(key: &str) -> &'static str {
+    if key == LOGIN_VIEW {
+        "login"
+    } else {
+        "reauthenticate"
+    }
+}
+
+fn expected(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Login => "expected `login_view`",
+        Kind::Fresh => "expected `login_view` or `refresh_view`",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::TokenStream;
+    use quote::quote;
+
+    use super::{GuardArgs, parse};
+    use crate::errors::Errors;
+    use crate::guard::Kind;
+
+    fn run(kind: Kind, args: TokenStream) -> (GuardArgs, Vec<String>) {
+        let mut errors = Errors::default();
+        let parsed = parse(kind, args, &mut errors);
+        let messages = errors
+            .finish()
+            .err()
+            .into_iter()
+            .flatten()
+            .map(|e| e.to_string())
+            .collect();
+        (parsed, messages)
+    }
+
+    #[test]
+    fn empty_and_full_arguments() {
+        let (args, errors) = run(Kind::Login, quote!());
+        assert!(errors.is_empty() && args.login_view.is_none() && args.refresh_view.is_none());
+        let (args, errors) = run(
+            Kind::Fresh,
+            quote!(login_view = "/in", refresh_view = "/again"),
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(args.login_view.unwrap().value(), "/in");
+        assert_eq!(args.refresh_view.unwrap().value(), "/again");
+    }
+
+    #[test]
+    fn independent_mistakes_are_all_reported() {
+        let (args, errors) = run(
+            Kind::Fresh,
+            quote!(
+                next = 1,
+                login_view = login,
+                refresh_view = "again",
+                login_view = "/a",
+                login_view = "/b"
+            ),
+        );
+        assert_eq!(
+            errors,
+            [
+                "unknown `fresh_login_required` argument `next`; expected `login_view` or `refresh_view`",
+                "`login_view` must be a string literal: write `login_view = \"/login\"`",
+                "`refresh_view` must be a path on this site starting with a single `/`, like `\"/reauthenticate\"`",
+                "duplicate `login_view` argument: remove this one",
+            ]
+        );
+        assert_eq!(args.login_view.unwrap().value(), "/a");
+    }
+
+    #[test]
+    fn protocol_relative_views_are_refused() {
+        let (_, errors) = run(Kind::Login, quote!(login_view = "//evil.example/login"));
+        assert_eq!(errors.len(), 1);
+    }
+
+    #[test]
+    fn missing_value_and_refresh_view_on_login_required() {
+        let (_, errors) = run(Kind::Login, quote!(login_view));
+        assert_eq!(
+            errors,
+            ["`login_view` needs a value: write `login_view = \"/login\"`"]
+        );
+        let (args, errors) = run(Kind::Login, quote!(refresh_view = "/again"));
+        assert!(args.refresh_view.is_none());
+        assert!(errors[0].starts_with("`refresh_view` has no effect on `#[login_required]`"));
+    }
+}

@@ -1,0 +1,118 @@
+//! `#[login_required]` / `#[fresh_login_required]`: parse ([`attr`], [`ast`]) → validate
+//! ([`valid`]) → expand ([`expand`]).
+
+mod ast;
+mod attr;
+mod expand;
+mod valid;
+
+use proc_macro2::TokenStream;
+use syn::Path;
+
+use crate::errors::Errors;
+
+/// Which guard an attribute is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// `#[login_required]`: any logged-in user.
+    Login,
+    /// `#[fresh_login_required]`: a user who logged in with credentials in this session.
+    Fresh,
+}
+
+impl Kind {
+    /// The attribute's name.
+    pub(crate) const fn name(self) -> &'static str {
+        match self {
+            Self::Login => "login_required",
+            Self::Fresh => "fresh_login_required",
+        }
+    }
+
+    /// The guard an attribute path names (`login_required`, `login_runtime::login_required`).
+    pub(crate) fn from_path(path: &Path) -> Option<Self> {
+        let last = path.segments.last()?;
+        [Self::Login, Self::Fresh]
+            .into_iter()
+            .find(|kind| last.ident == kind.name())
+    }
+}
+
+/// Expands a guard attribute with its `args` on `item`.
+///
+/// On error it emits every `compile_error!` beside the user's item (other guards on it
+/// removed, so they do not report again), so there is no cascade.
+pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let args = attr::parse(kind, args, &mut errors);
+    let handler = match ast::Handler::from_tokens(item.clone()) {
+        Ok(handler) => handler,
+        Err(error) => {
+            errors.push(error);
+            return expand::with_errors(item, errors);
+        }
+    };
+    valid::validate(kind, &handler, &mut errors);
+    if errors.is_empty() {
+        expand::guarded(kind, &args, &handler)
+    } else {
+        expand::with_errors(quote::ToTokens::into_token_stream(handler.item), errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::{Kind, expand};
+
+    #[test]
+    fn valid_handler_is_rewritten() {
+        let out = expand(
+            Kind::Login,
+            quote!(),
+            quote! { async fn index() -> &'static str { "hi" } },
+        );
+        assert!(
+            out.to_string()
+                .contains(":: login_runtime :: __private :: guard"),
+            "{out}"
+        );
+        assert!(!out.to_string().contains("compile_error"), "{out}");
+    }
+
+    #[test]
+    fn errors_keep_the_item_and_drop_sibling_guards() {
+        let item = quote! {
+            #[fresh_login_required]
+            fn index() -> &'static str { "hi" }
+        };
+        let out = expand(Kind::Login, quote!(login_view = "x"), item).to_string();
+        assert_eq!(out.matches("compile_error").count(), 3, "{out}");
+        assert!(
+            out.contains("fn index () -> & 'static str { \"hi\" }"),
+            "{out}"
+        );
+        assert!(!out.contains("# [fresh_login_required]"), "{out}");
+    }
+
+    #[test]
+    fn non_fn_items_are_kept() {
+        let out = expand(Kind::Fresh, quote!(), quote! { struct Index; }).to_string();
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(out.contains("struct Index ;"), "{out}");
+    }
+
+    #[test]
+    fn kind_from_path_matches_the_last_segment() {
+        assert_eq!(
+            Kind::from_path(&syn::parse_quote!(login_runtime::fresh_login_required)),
+            Some(Kind::Fresh)
+        );
+        assert_eq!(
+            Kind::from_path(&syn::parse_quote!(login_required)),
+            Some(Kind::Login)
+        );
+        assert_eq!(Kind::from_path(&syn::parse_quote!(get)), None);
+    }
+}
