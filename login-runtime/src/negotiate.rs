@@ -117,7 +117,14 @@ fn parse_media_range(range: &[u8]) -> Option<(Vec<u8>, Vec<u8>, Weight)> {
     let media = trim_ows(parts.next()?);
     let slash = media.iter().position(|&b| b == b'/')?;
     let (media_type, subtype) = (media.get(..slash)?, media.get(slash + 1..)?);
-    if !is_token(media_type) || !is_token(subtype) || (media_type == b"*" && subtype != b"*") {
+    // `*` only ever stands alone: `*/*` or `type/*`, never `*/json` or `application/*+json`.
+    let bad_wildcard = |part: &[u8]| part.contains(&b'*') && part != b"*";
+    if !is_token(media_type)
+        || !is_token(subtype)
+        || bad_wildcard(media_type)
+        || bad_wildcard(subtype)
+        || (media_type == b"*" && subtype != b"*")
+    {
         return None;
     }
     let mut weight = 1000;

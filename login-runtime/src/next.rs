@@ -11,7 +11,7 @@
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
 /// The longest `next` target [`is_safe_next`] accepts, in bytes.
-pub const MAX_NEXT_LEN: usize = 2048;
+const MAX_NEXT_LEN: usize = 2048;
 
 /// How many rounds of percent-decoding [`is_safe_next`] looks through (`%25252F` is three).
 /// A path that still decodes further after this many rounds is refused.
@@ -35,7 +35,7 @@ const QUOTE_PLUS: &AsciiSet = &NON_ALPHANUMERIC
 ///
 /// Refused:
 ///
-/// * empty, longer than [`MAX_NEXT_LEN`] bytes, or not starting with exactly one `/`:
+/// * empty, longer than 2048 bytes, or not starting with exactly one `/`:
 ///   any scheme (`javascript:`, `http:evil`, `data:`), scheme-relative `//evil`, `/\evil`,
 ///   `\\evil`, a bare host `evil.com`;
 /// * control characters (C0, DEL, C1) and whitespace anywhere, raw backslashes anywhere, and
@@ -100,10 +100,9 @@ fn path_survives_decoding(path: &str) -> bool {
         if !is_plain_path(&level) {
             return false;
         }
-        let decoded = match percent_decode_str(&level).decode_utf8() {
-            // Not UTF-8 once decoded: overlong forms such as `%C0%AF` (a `/` to a lax decoder).
-            Err(_) => return false,
-            Ok(decoded) => decoded,
+        // Not UTF-8 once decoded: overlong forms such as `%C0%AF` (a `/` to a lax decoder).
+        let Ok(decoded) = percent_decode_str(&level).decode_utf8() else {
+            return false;
         };
         if decoded == level {
             return true;
@@ -135,12 +134,16 @@ fn is_plain_path(path: &str) -> bool {
     !looks_like_scheme(first_segment)
 }
 
-/// `scheme:` as RFC 3986 spells it, at the start of a segment (`javascript:alert(1)`).
+/// `scheme:` at the start of a segment (`javascript:alert(1)`).
 fn looks_like_scheme(segment: &str) -> bool {
-    let Some((scheme, _)) = segment.split_once(':') else {
-        return false;
-    };
-    let mut bytes = scheme.bytes();
+    segment
+        .split_once(':')
+        .is_some_and(|(scheme, _)| looks_like_scheme_name(scheme))
+}
+
+/// A scheme name as RFC 3986 spells it: a letter, then letters, digits, `+`, `-`, `.`.
+fn looks_like_scheme_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
     bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
         && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
 }
@@ -191,8 +194,8 @@ fn is_forbidden_anywhere(c: char) -> bool {
         // Enclosed alphanumerics (⒈ ⓔ ⓥ) and their supplement (🄀 🄰), regional indicators
         // (flags) excluded; mathematical alphanumerics (𝐞 𝕖): ASCII letters in disguise.
         | 0x2460..=0x24FF
-        | 0x1F100..=0x1F1AD
-        | 0x1D400..=0x1D7FF
+        | 0x1_F100..=0x1_F1AD
+        | 0x1_D400..=0x1_D7FF
         // Invisible or direction-changing: soft hyphen, combining grapheme joiner, Arabic
         // letter mark, Hangul fillers, Khmer inherent vowels, Mongolian selectors, zero-width
         // characters and bidi controls, word joiner and friends, variation selectors, BOM,
@@ -214,12 +217,12 @@ fn is_forbidden_anywhere(c: char) -> bool {
         | 0xFEFF
         | 0xFFA0
         | 0xFFF0..=0xFFFF
-        | 0x1BCA0..=0x1BCA3
-        | 0x1D173..=0x1D17A
-        | 0xE0000..=0xE0FFF
+        | 0x1_BCA0..=0x1_BCA3
+        | 0x1_D173..=0x1_D17A
+        | 0xE_0000..=0xE_0FFF
         // Private use: no meaning anyone agrees on.
         | 0xE000..=0xF8FF
-        | 0xF0000..=0x10FFFF
+        | 0xF_0000..=0x10_FFFF
     )
 }
 
@@ -253,34 +256,29 @@ fn urlsplit(url: &str) -> SplitUrl {
         .filter(|c| !matches!(c, '\t' | '\r' | '\n'))
         .collect();
     let mut rest = cleaned.as_str();
-    let mut parts = SplitUrl::default();
-    if let Some((candidate, after)) = rest.split_once(':') {
-        let mut bytes = candidate.bytes();
-        let is_scheme = bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
-            && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
-        if is_scheme {
-            parts.scheme = candidate.to_ascii_lowercase();
-            rest = after;
-        }
+    let mut scheme = String::new();
+    if let Some((candidate, after)) = rest.split_once(':')
+        && looks_like_scheme_name(candidate)
+    {
+        scheme = candidate.to_ascii_lowercase();
+        rest = after;
     }
+    let mut netloc = "";
     if let Some(after_slashes) = rest.strip_prefix("//") {
         let end = after_slashes
             .find(['/', '?', '#'])
             .unwrap_or(after_slashes.len());
-        let (netloc, after_netloc) = after_slashes.split_at(end);
-        parts.netloc = netloc.to_owned();
-        rest = after_netloc;
+        (netloc, rest) = after_slashes.split_at(end);
     }
-    if let Some((before, fragment)) = rest.split_once('#') {
-        parts.fragment = fragment.to_owned();
-        rest = before;
+    let (rest, fragment) = rest.split_once('#').unwrap_or((rest, ""));
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    SplitUrl {
+        scheme,
+        netloc: netloc.to_owned(),
+        path: path.to_owned(),
+        query: query.to_owned(),
+        fragment: fragment.to_owned(),
     }
-    if let Some((before, query)) = rest.split_once('?') {
-        parts.query = query.to_owned();
-        rest = before;
-    }
-    parts.path = rest.to_owned();
-    parts
 }
 
 /// Schemes Python's `urlunsplit` writes with `//` even when the host is empty.
@@ -444,23 +442,10 @@ pub fn login_url(login_view: &str, next: Option<&str>, next_field: &str) -> Stri
 /// [`login_url`] with Flask-Login's `FORCE_HOST_FOR_REDIRECTS`: when `force_host` is set, it
 /// replaces the host of the login URL (the scheme is kept), after `next` has been reduced against
 /// the unforced view, exactly as Flask-Login orders it. A relative view then becomes
-/// scheme-relative (`//host/login?...`), as in Flask-Login.
-///
-/// ```
-/// use login_runtime::login_url_with_forced_host;
-///
-/// assert_eq!(
-///     login_url_with_forced_host(
-///         "https://auth.example.com/login",
-///         Some("http://localhost/p"),
-///         "next",
-///         Some("example.org"),
-///     ),
-///     "https://example.org/login?next=http%3A%2F%2Flocalhost%2Fp",
-/// );
-/// ```
+/// scheme-relative (`//host/login?...`), as in Flask-Login. Checklist P14; for the runtime's
+/// `force_host` option.
 #[must_use]
-pub fn login_url_with_forced_host(
+pub(crate) fn login_url_with_forced_host(
     login_view: &str,
     next: Option<&str>,
     next_field: &str,
@@ -509,6 +494,34 @@ mod tests {
                 ("flag".to_owned(), vec![String::new()]),
                 ("b".to_owned(), vec!["x y".to_owned()]),
             ]
+        );
+    }
+
+    /// P14. `FORCE_HOST_FOR_REDIRECTS` replaces the host of an absolute login view, keeps its
+    /// scheme, and `next` is still reduced against the unforced view.
+    #[test]
+    fn p14_force_host_replaces_host_and_keeps_scheme() {
+        assert_eq!(
+            login_url_with_forced_host(
+                "https://auth.example.com/login?x=1",
+                Some("http://localhost/prot"),
+                "next",
+                Some("forced.example"),
+            ),
+            "https://forced.example/login?x=1&next=http%3A%2F%2Flocalhost%2Fprot"
+        );
+        assert_eq!(
+            login_url_with_forced_host(
+                "http://localhost/login",
+                Some("http://localhost/prot"),
+                "next",
+                Some("forced.example"),
+            ),
+            "http://forced.example/login?next=%2Fprot"
+        );
+        assert_eq!(
+            login_url_with_forced_host("/login", None, "next", Some("forced.example")),
+            "/login"
         );
     }
 
