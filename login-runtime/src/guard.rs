@@ -1,0 +1,153 @@
+//! What `#[login_required]` and `#[fresh_login_required]` run, and the unauthorized and
+//! needs-refresh responses they (and `CurrentUser`) answer with.
+
+use std::sync::Arc;
+
+use actix_web::error::InternalError;
+use actix_web::http::{Method, header};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
+use actix_web_flash_messages::{FlashMessage, storage::FlashMessageStore};
+
+use crate::config::FlashText;
+use crate::events::LoginEvent;
+use crate::state::{NEXT, RequestState, Source, put};
+
+/// Which guard a handler carries, and its per-handler view overrides. Built by the macros.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct GuardSpec {
+    /// `#[fresh_login_required]`: a login that is not fresh is refused too.
+    pub fresh: bool,
+    /// The handler's own `login_view`, winning over scope and global views.
+    pub login_view: Option<&'static str>,
+    /// The handler's own `refresh_view`.
+    pub refresh_view: Option<&'static str>,
+}
+
+/// Runs a guard for this request: `Ok(())` lets the handler run; the error renders as the
+/// unauthorized or needs-refresh response, or a 500 when login-runtime is not installed.
+#[doc(hidden)]
+pub fn guard(
+    req: &actix_web::HttpRequest,
+    spec: GuardSpec,
+) -> impl Future<Output = Result<(), actix_web::Error>> + 'static {
+    let req = req.clone();
+    async move { check(&req, spec).await }
+}
+
+async fn check(req: &HttpRequest, spec: GuardSpec) -> Result<(), actix_web::Error> {
+    let state = RequestState::of(req)?;
+    // CORS preflights carry no credentials: never refuse them (Flask-Login's EXEMPT_METHODS).
+    if req.method() == Method::OPTIONS || state.config().guards_disabled {
+        return Ok(());
+    }
+    let Some(current) = state.current(req).await? else {
+        return Err(unauthorized(req, &state, spec.login_view));
+    };
+    if spec.fresh && !(current.source == Source::Session && state.is_fresh(req)?) {
+        return Err(needs_refresh(req, &state, spec.refresh_view, Some(current.id)));
+    }
+    Ok(())
+}
+
+/// The unauthorized response: the custom handler, a JSON 401 for API clients, a redirect to
+/// the login view with `next`, or a plain 401.
+pub(crate) fn unauthorized(req: &HttpRequest, state: &RequestState, view_override: Option<&str>) -> actix_web::Error {
+    let config = state.config();
+    config.emit(LoginEvent::Unauthorized { path: req.path().to_owned() });
+    if let Some(handler) = &config.unauthorized_handler {
+        return respond(handler(req));
+    }
+    if wants_json(req) {
+        return respond(json_401("unauthorized", config.login_message.as_ref()));
+    }
+    let view = view_override.or_else(|| config.login_view_for(req.path()));
+    match view {
+        Some(view) => redirect_to_view(req, state, view, config.login_message.as_ref()),
+        None => respond(plain_401()),
+    }
+}
+
+/// The needs-refresh response, shaped like [`unauthorized`] with the refresh view.
+pub(crate) fn needs_refresh(
+    req: &HttpRequest,
+    state: &RequestState,
+    view_override: Option<&str>,
+    user_id: Option<String>,
+) -> actix_web::Error {
+    let config = state.config();
+    config.emit(LoginEvent::NeedsRefresh { user_id, path: req.path().to_owned() });
+    if let Some(handler) = &config.needs_refresh_handler {
+        return respond(handler(req));
+    }
+    if wants_json(req) {
+        return respond(json_401("needs_refresh", config.needs_refresh_message.as_ref()));
+    }
+    match view_override.or(config.refresh_view.as_deref()) {
+        Some(view) => redirect_to_view(req, state, view, config.needs_refresh_message.as_ref()),
+        None => respond(plain_401()),
+    }
+}
+
+fn redirect_to_view(req: &HttpRequest, state: &RequestState, view: &str, message: Option<&FlashText>) -> actix_web::Error {
+    let config = state.config();
+    if let Some(message) = message {
+        flash(req, message);
+    }
+    let next = crate::next::make_next_param(view, &current_url(req));
+    let location = if config.next_in_session {
+        match state.session(req).and_then(|session| put(&session, NEXT, &next)) {
+            Ok(()) => view.to_owned(),
+            Err(error) => return error.into(),
+        }
+    } else {
+        let location = crate::next::login_url(view, Some(&next), "next");
+        match &config.force_host {
+            Some(host) if location.starts_with('/') && !location.starts_with("//") => format!("//{host}{location}"),
+            _ => location,
+        }
+    };
+    respond(HttpResponse::Found().insert_header((header::LOCATION, location)).finish())
+}
+
+/// Flashes through actix-web-flash-messages when its middleware is installed; without it
+/// there is nowhere to put a message, and `FlashMessage::send` would panic.
+fn flash(req: &HttpRequest, message: &FlashText) {
+    if req.extensions().contains::<Arc<dyn FlashMessageStore>>() {
+        FlashMessage::new(message.text.clone(), message.level).send();
+    }
+}
+
+fn current_url(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    let path = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
+    format!("{}://{}{}", info.scheme(), info.host(), path)
+}
+
+fn wants_json(req: &HttpRequest) -> bool {
+    let headers = req.headers();
+    crate::negotiate::prefers_json(
+        headers.get(header::ACCEPT).map(|value| value.as_bytes()),
+        headers.get("x-requested-with").map(|value| value.as_bytes()),
+    )
+}
+
+fn json_401(error: &str, message: Option<&FlashText>) -> HttpResponse {
+    HttpResponse::Unauthorized().json(serde_json::json!({
+        "error": error,
+        "message": message.map(|message| message.text.as_str()),
+    }))
+}
+
+fn plain_401() -> HttpResponse {
+    HttpResponse::Unauthorized()
+        .content_type("text/plain; charset=utf-8")
+        .body("401 Unauthorized")
+}
+
+fn respond(response: HttpResponse) -> actix_web::Error {
+    let status = response.status();
+    let reason = status.canonical_reason().unwrap_or("refused");
+    let error = InternalError::from_response(reason, response);
+    error.into()
+}

@@ -1,0 +1,452 @@
+//! The login state of one request: lazy user loading, session protection, and the login
+//! operations. Everything in here is shared by the guards and the extractors through one
+//! `Rc<RequestState>` kept in the request's extensions.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::{Duration, SystemTime};
+
+use actix_session::{Session, SessionExt};
+use actix_web::{HttpMessage, HttpRequest};
+use actix_web::http::header;
+use futures_util::FutureExt;
+use futures_util::future::{LocalBoxFuture, Shared};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha512};
+use subtle::ConstantTimeEq;
+
+use crate::config::Config;
+use crate::error::LoginError;
+use crate::events::LoginEvent;
+use crate::user::AuthUser;
+
+/// Session keys owned by login-runtime. Everything else in the session belongs to the app
+/// and is never touched.
+pub(crate) const USER_ID: &str = "_user_id";
+pub(crate) const FRESH: &str = "_fresh";
+pub(crate) const IDENTIFIER: &str = "_id";
+pub(crate) const AUTH_HASH: &str = "_auth_hash";
+pub(crate) const NEXT: &str = "next";
+const LOGIN_KEYS: [&str; 4] = [USER_ID, FRESH, IDENTIFIER, AUTH_HASH];
+
+/// A user as the type-erased backend hands it over.
+pub(crate) struct LoadedUser {
+    pub(crate) object: Rc<dyn Any>,
+    pub(crate) active: bool,
+    pub(crate) hash_tag: Option<String>,
+}
+
+/// The loader and configuration of one `LoginManager`, with the user type erased so that
+/// guards, which do not know the user type, can run it.
+pub(crate) trait Backend {
+    fn config(&self) -> &Config;
+    fn user_type_name(&self) -> &'static str;
+    /// Parses `id` into the user's id type (an id that does not parse finds nobody) and loads.
+    fn load_user(self: Rc<Self>, id: String) -> LocalBoxFuture<'static, Result<Option<LoadedUser>, LoginError>>;
+    fn load_user_from_request(
+        self: Rc<Self>,
+        req: HttpRequest,
+    ) -> LocalBoxFuture<'static, Result<Option<(String, LoadedUser)>, LoginError>>;
+}
+
+/// Where this request's user came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    Session,
+    Cookie,
+    Request,
+}
+
+/// The user of this request, once resolved.
+#[derive(Clone)]
+pub(crate) struct Current {
+    /// `None` right after `login()`: the handler holds the user already.
+    pub(crate) user: Option<Rc<dyn Any>>,
+    pub(crate) id: String,
+    pub(crate) source: Source,
+}
+
+type Resolution = Result<Option<Current>, Rc<LoginError>>;
+
+/// What the response must do with the remember cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CookieAction {
+    Keep,
+    Set { value: String, max_age: Duration },
+    Clear,
+}
+
+pub(crate) struct RequestState {
+    pub(crate) backend: Rc<dyn Backend>,
+    session_present: bool,
+    protected: Cell<bool>,
+    resolution: RefCell<Option<Shared<LocalBoxFuture<'static, Resolution>>>>,
+    pub(crate) cookie: RefCell<CookieAction>,
+}
+
+impl RequestState {
+    pub(crate) fn new(backend: Rc<dyn Backend>, session_present: bool) -> Self {
+        RequestState {
+            backend,
+            session_present,
+            protected: Cell::new(false),
+            resolution: RefCell::new(None),
+            cookie: RefCell::new(CookieAction::Keep),
+        }
+    }
+
+    /// The state `LoginManager` put on this request.
+    pub(crate) fn of(req: &HttpRequest) -> Result<Rc<RequestState>, LoginError> {
+        req.extensions()
+            .get::<Rc<RequestState>>()
+            .cloned()
+            .ok_or(LoginError::NoLoginManager)
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        self.backend.config()
+    }
+
+    pub(crate) fn session(&self, req: &HttpRequest) -> Result<Session, LoginError> {
+        if self.session_present {
+            Ok(req.get_session())
+        } else {
+            Err(LoginError::NoSessionMiddleware)
+        }
+    }
+
+    fn set_cookie_action(&self, action: CookieAction) {
+        *self.cookie.borrow_mut() = action;
+    }
+
+    fn cookie_cleared(&self) -> bool {
+        *self.cookie.borrow() == CookieAction::Clear
+    }
+
+    fn settle(&self, resolution: Resolution) {
+        *self.resolution.borrow_mut() = Some(futures_util::future::ready(resolution).boxed_local().shared());
+    }
+
+    /// Drops the cached load (and the request a pending one holds).
+    pub(crate) fn forget_pending_load(&self) {
+        self.resolution.borrow_mut().take();
+    }
+
+    /// This request's user, loaded at most once however many guards and extractors ask.
+    pub(crate) async fn current(self: &Rc<Self>, req: &HttpRequest) -> Result<Option<Current>, LoginError> {
+        let pending = self.resolution.borrow().clone();
+        let shared = match pending {
+            Some(shared) => shared,
+            None => {
+                let shared = resolve(Rc::clone(self), req.clone()).boxed_local().shared();
+                *self.resolution.borrow_mut() = Some(shared.clone());
+                shared
+            }
+        };
+        shared.await.map_err(|error| (*error).clone())
+    }
+
+    /// Session protection, run at most once per request and only for a session that holds a
+    /// login (an anonymous session is never touched).
+    pub(crate) fn protect(&self, req: &HttpRequest) -> Result<(), LoginError> {
+        if self.protected.replace(true) {
+            return Ok(());
+        }
+        let config = self.config();
+        let mode = config.protection;
+        if mode == crate::SessionProtection::Off {
+            return Ok(());
+        }
+        let session = self.session(req)?;
+        let Some(user_id) = read::<String>(&session, USER_ID) else {
+            return Ok(());
+        };
+        let expected = identifier(req, config.trust_proxy_headers);
+        let stored = read::<String>(&session, IDENTIFIER);
+        if stored.as_deref() == Some(expected.as_str()) {
+            return Ok(());
+        }
+        match mode {
+            crate::SessionProtection::Strong => {
+                // A different client: drop the login (never the app's own keys) and its
+                // remember cookie, so a stolen session cookie is worth nothing.
+                remove_login_keys(&session);
+                self.set_cookie_action(CookieAction::Clear);
+                config.emit(LoginEvent::SessionProtected { user_id: Some(user_id), dropped: true });
+            }
+            _ => {
+                // A different client keeps the login, but no longer fresh: sensitive pages
+                // ask for the password again.
+                if read::<bool>(&session, FRESH) == Some(true) {
+                    put(&session, FRESH, false)?;
+                }
+                config.emit(LoginEvent::SessionProtected { user_id: Some(user_id), dropped: false });
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the login in this session is fresh (made with credentials in this session).
+    pub(crate) fn is_fresh(&self, req: &HttpRequest) -> Result<bool, LoginError> {
+        self.protect(req)?;
+        let session = self.session(req)?;
+        Ok(session.contains_key(USER_ID) && read::<bool>(&session, FRESH) == Some(true))
+    }
+
+    /// Whether this request's login comes with a valid remember cookie.
+    pub(crate) fn is_remembered(&self, req: &HttpRequest) -> bool {
+        match &*self.cookie.borrow() {
+            CookieAction::Set { .. } => return true,
+            CookieAction::Clear => return false,
+            CookieAction::Keep => {}
+        }
+        let config = self.config();
+        req.cookie(&config.remember.name)
+            .and_then(|cookie| config.codec.decode(cookie.value(), SystemTime::now()))
+            .is_some()
+    }
+
+    pub(crate) fn login<U: AuthUser>(
+        &self,
+        req: &HttpRequest,
+        user: &U,
+        options: &crate::LoginOptions,
+    ) -> Result<bool, LoginError> {
+        if !options.force && !user.is_active() {
+            return Ok(false);
+        }
+        let config = self.config();
+        let session = self.session(req)?;
+        let id = user.id().to_string();
+        let tag = user.session_auth_hash().map(|hash| config.key.session_hash_tag(hash));
+        let remember = if options.remember {
+            let duration = options.duration.unwrap_or(config.remember.duration);
+            let now = SystemTime::now();
+            if now.checked_add(duration).is_none() || i64::try_from(duration.as_secs()).is_err() {
+                return Err(LoginError::InvalidDuration(duration));
+            }
+            Some(CookieAction::Set { value: config.codec.encode(&id, tag.as_deref(), duration, now), max_age: duration })
+        } else {
+            None
+        };
+
+        remove_login_keys(&session);
+        // Renew the session id on login: a session id planted before login (fixation) is
+        // worth nothing after it.
+        session.renew();
+        put(&session, USER_ID, &id)?;
+        put(&session, FRESH, options.fresh)?;
+        put(&session, IDENTIFIER, identifier(req, config.trust_proxy_headers))?;
+        if let Some(tag) = &tag {
+            put(&session, AUTH_HASH, tag)?;
+        }
+        self.protected.set(true);
+        match remember {
+            Some(action) => self.set_cookie_action(action),
+            // A remember cookie left by an earlier login must not outlive this one.
+            None if req.cookie(&config.remember.name).is_some() => self.set_cookie_action(CookieAction::Clear),
+            None => {}
+        }
+        self.settle(Ok(Some(Current { user: None, id: id.clone(), source: Source::Session })));
+        config.emit(LoginEvent::LoggedIn { user_id: id });
+        Ok(true)
+    }
+
+    pub(crate) fn logout(&self, req: &HttpRequest) -> Result<(), LoginError> {
+        let config = self.config();
+        let session = self.session(req)?;
+        let user_id = read::<String>(&session, USER_ID);
+        remove_login_keys(&session);
+        // Renew the session id on logout, so the old id cannot be replayed.
+        session.renew();
+        self.protected.set(true);
+        if req.cookie(&config.remember.name).is_some() {
+            self.set_cookie_action(CookieAction::Clear);
+        }
+        self.settle(Ok(None));
+        config.emit(LoginEvent::LoggedOut { user_id });
+        Ok(())
+    }
+
+    pub(crate) fn confirm(&self, req: &HttpRequest) -> Result<(), LoginError> {
+        let config = self.config();
+        let session = self.session(req)?;
+        let user_id = read::<String>(&session, USER_ID);
+        if user_id.is_some() {
+            put(&session, FRESH, true)?;
+            // The confirming client becomes the session's client: basic protection stops
+            // flagging it.
+            put(&session, IDENTIFIER, identifier(req, config.trust_proxy_headers))?;
+        }
+        self.protected.set(true);
+        config.emit(LoginEvent::LoginConfirmed { user_id });
+        Ok(())
+    }
+
+    /// Writes a login into the session as the test helper asks, as if an earlier request
+    /// had logged in from this client.
+    pub(crate) fn apply_test_login(&self, req: &HttpRequest, login: &crate::testing::TestLogin) -> Result<(), LoginError> {
+        let session = self.session(req)?;
+        put(&session, USER_ID, &login.user_id)?;
+        put(&session, FRESH, login.fresh)?;
+        put(&session, IDENTIFIER, identifier(req, self.config().trust_proxy_headers))?;
+        if let Some(hash) = &login.session_auth_hash {
+            put(&session, AUTH_HASH, self.config().key.session_hash_tag(hash))?;
+        }
+        Ok(())
+    }
+
+    /// The cookie the response must carry, refreshing a remembered login when configured.
+    pub(crate) fn cookie_for_response(&self, req: &HttpRequest) -> CookieAction {
+        let action = self.cookie.borrow().clone();
+        let config = self.config();
+        if action != CookieAction::Keep || !config.remember.refresh_each_request {
+            return action;
+        }
+        let now = SystemTime::now();
+        let Some(token) = req
+            .cookie(&config.remember.name)
+            .and_then(|cookie| config.codec.decode(cookie.value(), now))
+        else {
+            return CookieAction::Keep;
+        };
+        let duration = token.duration.unwrap_or(config.remember.duration);
+        CookieAction::Set {
+            value: config.codec.encode(&token.user_id, token.hash_tag.as_deref(), duration, now),
+            max_age: duration,
+        }
+    }
+}
+
+/// Resolves the request's user: session, then remember cookie, then the request loader.
+async fn resolve(state: Rc<RequestState>, req: HttpRequest) -> Resolution {
+    resolve_inner(&state, &req).await.map_err(Rc::new)
+}
+
+async fn resolve_inner(state: &Rc<RequestState>, req: &HttpRequest) -> Result<Option<Current>, LoginError> {
+    state.protect(req)?;
+    let session = state.session(req)?;
+    let config = state.config();
+    let backend = Rc::clone(&state.backend);
+
+    if let Some(id) = read::<String>(&session, USER_ID) {
+        let user = Rc::clone(&backend).load_user(id.clone()).await?;
+        let stored_tag = read::<String>(&session, AUTH_HASH);
+        match user {
+            Some(user) if user.active && tags_match(stored_tag.as_deref(), user.hash_tag.as_deref()) => {
+                return Ok(Some(Current { user: Some(user.object), id, source: Source::Session }));
+            }
+            Some(user) if user.active => {
+                // The credentials changed since this login: end it, and its remember cookie.
+                tracing::info!(target: "login_runtime", user_id = %id, "session auth hash changed; login ended");
+                remove_login_keys(&session);
+                state.set_cookie_action(CookieAction::Clear);
+            }
+            _ => {
+                // The user is gone or inactive: remove the stale login, keep the rest.
+                remove_login_keys(&session);
+            }
+        }
+    } else if let Some(cookie) = req.cookie(&config.remember.name).filter(|_| !state.cookie_cleared()) {
+        let now = SystemTime::now();
+        match config.codec.decode(cookie.value(), now) {
+            Some(token) => {
+                let user = Rc::clone(&backend).load_user(token.user_id.clone()).await?;
+                match user {
+                    Some(user) if user.active && token.hash_tag_matches(user.hash_tag.as_deref()) => {
+                        // A new session for a restored login: whatever session id came with
+                        // the request is not trusted.
+                        session.renew();
+                        put(&session, USER_ID, &token.user_id)?;
+                        put(&session, FRESH, false)?;
+                        // Store the identifier, so strong protection keeps this login
+                        // (Flask-Login #248 drops it on the next request).
+                        put(&session, IDENTIFIER, identifier(req, config.trust_proxy_headers))?;
+                        if let Some(tag) = &user.hash_tag {
+                            put(&session, AUTH_HASH, tag)?;
+                        }
+                        if token.signed_with_previous_key {
+                            // Key rotation: re-sign with the current key, same expiry.
+                            if let (Some(expires), Some(duration)) = (token.expires_at, token.duration) {
+                                let issued = expires.checked_sub(duration).unwrap_or(now);
+                                let remaining = expires.duration_since(now).unwrap_or_default();
+                                state.set_cookie_action(CookieAction::Set {
+                                    value: config.codec.encode(&token.user_id, token.hash_tag.as_deref(), duration, issued),
+                                    max_age: remaining,
+                                });
+                            }
+                        }
+                        config.emit(LoginEvent::LoadedFromCookie { user_id: token.user_id.clone() });
+                        return Ok(Some(Current { user: Some(user.object), id: token.user_id, source: Source::Cookie }));
+                    }
+                    _ => state.set_cookie_action(CookieAction::Clear),
+                }
+            }
+            // An invalid cookie is cleared, and does not stop the request loader.
+            None => state.set_cookie_action(CookieAction::Clear),
+        }
+    }
+
+    if let Some((id, user)) = backend.load_user_from_request(req.clone()).await? {
+        if user.active {
+            config.emit(LoginEvent::LoadedFromRequest { user_id: id.clone() });
+            return Ok(Some(Current { user: Some(user.object), id, source: Source::Request }));
+        }
+    }
+    Ok(None)
+}
+
+/// Constant-time comparison of the session's stored hash tag with the user's current one.
+fn tags_match(stored: Option<&str>, current: Option<&str>) -> bool {
+    match (stored, current) {
+        (None, None) => true,
+        (Some(stored), Some(current)) => bool::from(stored.as_bytes().ct_eq(current.as_bytes())),
+        _ => false,
+    }
+}
+
+/// Reads one of our keys; a value of the wrong shape (tampered, or written by something
+/// else) reads as absent rather than failing the request.
+pub(crate) fn read<T: DeserializeOwned>(session: &Session, key: &str) -> Option<T> {
+    session.get::<T>(key).ok().flatten()
+}
+
+pub(crate) fn put<T: Serialize>(session: &Session, key: &str, value: T) -> Result<(), LoginError> {
+    session.insert(key, value).map_err(|error| LoginError::Session(error.to_string()))
+}
+
+fn remove_login_keys(session: &Session) {
+    for key in LOGIN_KEYS {
+        if session.contains_key(key) {
+            session.remove(key);
+        }
+    }
+}
+
+/// SHA-512 of the client's address and User-Agent (Flask-Login's `_create_identifier`).
+/// The address is the socket's, unless the app opted in to trusting proxy headers.
+pub(crate) fn identifier(req: &HttpRequest, trust_proxy_headers: bool) -> String {
+    let address = if trust_proxy_headers {
+        req.connection_info().realip_remote_addr().map(strip_port)
+    } else {
+        req.peer_addr().map(|addr| addr.ip().to_string())
+    };
+    let agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+    let mut hasher = Sha512::new();
+    hasher.update(address.unwrap_or_default().as_bytes());
+    hasher.update(b"|");
+    hasher.update(agent.unwrap_or_default().as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+fn strip_port(addr: &str) -> String {
+    if let Ok(socket) = addr.parse::<std::net::SocketAddr>() {
+        return socket.ip().to_string();
+    }
+    addr.to_owned()
+}
