@@ -1,0 +1,121 @@
+//! Flask-Login 0.6.3's remember cookie, byte for byte, for apps migrating from Flask.
+//!
+//! A Flask-Login remember cookie is `{id}|{hex(HMAC-SHA512(SECRET_KEY, id))}`. These functions
+//! mirror `flask_login.utils.encode_cookie`, `decode_cookie` and `_secret_key`, so a Flask app
+//! and a Rust app with the same key read each other's cookies. Prefer
+//! [`RememberFormat::Signed`](super::RememberFormat::Signed) once the migration is over: this
+//! format has no server-side expiry and survives password changes.
+//!
+//! Two things are the cookie transport's business, not these functions': Werkzeug quotes a
+//! value that holds characters a cookie cannot (non-ASCII, space, `;`, `,`, `"`, `\`) as
+//! `"…"` with octal escapes, and unquotes it when reading; [`decode_cookie`] expects the
+//! unquoted value.
+//!
+//! Deliberate difference: Python's `hmac.compare_digest` raises `TypeError` on a digest with
+//! non-ASCII characters (a 500 in Flask); [`decode_cookie`] returns `None`.
+//!
+//! # Examples
+//!
+//! ```
+//! use login_runtime::remember::flask::{decode_cookie, encode_cookie};
+//!
+//! let cookie = encode_cookie(b"deterministic", "1");
+//! assert_eq!(
+//!     cookie,
+//!     "1|0e9e6e9855fbe6df7906ec4737578a1d491b38d3fd5246c1561016e189d6516043286501ca43257c938e60aad77acec5ce916b94ca9d00c0bb6f9883ae4b82ae",
+//! );
+//! assert_eq!(decode_cookie(b"deterministic", &cookie).as_deref(), Some("1"));
+//! assert_eq!(decode_cookie(b"deterministic", "Foo|BAD_BASH"), None);
+//! ```
+
+use hmac::{Hmac, Mac};
+use sha2::Sha512;
+
+use crate::key::keyed_mac;
+
+/// Bytes in an HMAC-SHA-512 digest.
+const DIGEST_LEN: usize = 64;
+
+/// Mirrors Flask-Login 0.6.3 `encode_cookie`: `{id}|{hex(HMAC-SHA512(secret, id))}` (lowercase
+/// hex of the MAC of the id's UTF-8 bytes).
+///
+/// `secret` is the key as bytes: Flask's `SECRET_KEY` if it is `bytes`, or
+/// [`secret_key_bytes`] of it if it is a `str`. The id is copied verbatim, `|` and non-ASCII
+/// included.
+///
+/// # Examples
+///
+/// ```
+/// use login_runtime::remember::flask::encode_cookie;
+///
+/// let cookie = encode_cookie(b"dev", "a|b");
+/// assert!(cookie.starts_with("a|b|"));
+/// assert_eq!(cookie.len(), "a|b|".len() + 128);
+/// ```
+pub fn encode_cookie(secret: &[u8], user_id: &str) -> String {
+    let digest = hex::encode(mac(secret, user_id).finalize().into_bytes());
+    let mut cookie = String::with_capacity(user_id.len() + 1 + digest.len());
+    cookie.push_str(user_id);
+    cookie.push('|');
+    cookie.push_str(&digest);
+    cookie
+}
+
+/// Mirrors Flask-Login 0.6.3 `decode_cookie`: the id in `cookie` if its digest is right.
+///
+/// The cookie is split on its last `|`, so the id may contain `|` and may be empty. The digest
+/// must be exactly the 128 lowercase hex digits of HMAC-SHA-512(`secret`, id): uppercase hex,
+/// other lengths and stray characters are refused, as Flask-Login's string compare refuses
+/// them. The comparison is constant-time.
+///
+/// # Examples
+///
+/// ```
+/// use login_runtime::remember::flask::{decode_cookie, encode_cookie};
+///
+/// let cookie = encode_cookie(b"dev", "");
+/// assert_eq!(decode_cookie(b"dev", &cookie).as_deref(), Some(""));
+/// assert_eq!(decode_cookie(b"dev", &cookie.to_uppercase()), None);
+/// assert_eq!(decode_cookie(b"dev", "no bar"), None);
+/// ```
+pub fn decode_cookie(secret: &[u8], cookie: &str) -> Option<String> {
+    let (user_id, digest) = split_cookie(cookie)?;
+    verify(secret, user_id, &digest).then(|| user_id.to_owned())
+}
+
+/// Mirrors Flask-Login 0.6.3 `_secret_key` for a `str` key: its Latin-1 encoding, or `None`
+/// for a key with a character above U+00FF (where Python raises `UnicodeEncodeError`).
+///
+/// A `bytes` key is used unchanged; pass it straight to [`encode_cookie`].
+///
+/// # Examples
+///
+/// ```
+/// use login_runtime::remember::flask::secret_key_bytes;
+///
+/// assert_eq!(secret_key_bytes("\u{9e}\u{8f}\u{14}"), Some(vec![0x9e, 0x8f, 0x14]));
+/// assert_eq!(secret_key_bytes("dev"), Some(b"dev".to_vec()));
+/// assert_eq!(secret_key_bytes("佐藤"), None);
+/// ```
+pub fn secret_key_bytes(key: &str) -> Option<Vec<u8>> {
+    key.chars().map(|c| u8::try_from(c).ok()).collect()
+}
+
+/// Splits `cookie` on its last `|` into the id and the digest bytes, if the digest is spelled
+/// as Flask-Login spells it.
+pub(super) fn split_cookie(cookie: &str) -> Option<(&str, [u8; DIGEST_LEN])> {
+    let (user_id, digest) = cookie.rsplit_once('|')?;
+    Some((user_id, super::decode_lowercase_hex(digest)?))
+}
+
+/// Whether `digest` is HMAC-SHA-512(`secret`, `user_id`).
+pub(super) fn verify(secret: &[u8], user_id: &str, digest: &[u8; DIGEST_LEN]) -> bool {
+    // Constant-time compare (`verify_slice` uses `subtle`).
+    mac(secret, user_id).verify_slice(digest).is_ok()
+}
+
+fn mac(secret: &[u8], user_id: &str) -> Hmac<Sha512> {
+    let mut mac: Hmac<Sha512> = keyed_mac(secret);
+    mac.update(user_id.as_bytes());
+    mac
+}
