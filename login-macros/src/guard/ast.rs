@@ -8,17 +8,17 @@ use super::Kind;
 
 /// An `fn` item under a guard attribute.
 pub(crate) struct Handler {
-    /// The function, minus any other guard attribute (those are in `sibling_guards`).
+    /// The function as written (the guard being expanded is already gone from it).
     pub(crate) item: ItemFn,
-    /// Further `#[login_required]` / `#[fresh_login_required]` on the same function: always
-    /// a mistake, reported at each attribute.
+    /// Further `#[login_required]` / `#[fresh_login_required]` on the same function (also
+    /// still in `item`): always a mistake, reported at each attribute.
     pub(crate) sibling_guards: Vec<(Kind, Attribute)>,
 }
 
 impl Handler {
     /// Reads the item a guard is on; anything but a function stops here.
     pub(crate) fn from_tokens(tokens: TokenStream) -> syn::Result<Self> {
-        let mut item = match syn::parse2::<Item>(tokens)? {
+        let item = match syn::parse2::<Item>(tokens)? {
             Item::Fn(item) => item,
             other => {
                 return Err(syn::Error::new_spanned(
@@ -27,15 +27,11 @@ impl Handler {
                 ));
             }
         };
-        let mut sibling_guards = Vec::new();
-        item.attrs
-            .retain(|attr| match Kind::from_path(attr.path()) {
-                Some(kind) => {
-                    sibling_guards.push((kind, attr.clone()));
-                    false
-                }
-                None => true,
-            });
+        let sibling_guards = item
+            .attrs
+            .iter()
+            .filter_map(|attr| Kind::from_path(attr.path()).map(|kind| (kind, attr.clone())))
+            .collect();
         Ok(Self {
             item,
             sibling_guards,
@@ -94,7 +90,7 @@ mod tests {
     use crate::guard::Kind;
 
     #[test]
-    fn takes_sibling_guards_out_and_keeps_other_attributes() {
+    fn finds_sibling_guards_among_other_attributes() {
         let handler = Handler::from_tokens(quote! {
             /// Docs.
             #[get("/")]
@@ -109,7 +105,7 @@ mod tests {
             .map(|(kind, _)| *kind)
             .collect();
         assert_eq!(kinds, [Kind::Login, Kind::Fresh]);
-        assert_eq!(handler.item.attrs.len(), 2);
+        assert_eq!(handler.item.attrs.len(), 4);
     }
 
     #[test]

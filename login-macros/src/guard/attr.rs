@@ -12,12 +12,17 @@ use crate::errors::Errors;
 pub(crate) const LOGIN_VIEW: &str = "login_view";
 /// `refresh_view = "/path"`: where stale logins go, for this handler.
 pub(crate) const REFRESH_VIEW: &str = "refresh_view";
+/// Hidden: set on a guard by another guard on the same function that already reported the
+/// errors, so this one passes the item through instead of reporting them again.
+pub(crate) const REPORTED: &str = "__reported";
 
 /// The checked arguments of one guard.
 #[derive(Default)]
 pub(crate) struct GuardArgs {
     pub(crate) login_view: Option<LitStr>,
     pub(crate) refresh_view: Option<LitStr>,
+    /// See [`REPORTED`].
+    pub(crate) already_reported: bool,
 }
 
 /// Arguments as written, each with its key for spans; checked together in [`Self::build`].
@@ -25,12 +30,17 @@ pub(crate) struct GuardArgs {
 struct RawArgs {
     login_view: Option<(Path, LitStr)>,
     refresh_view: Option<(Path, LitStr)>,
+    already_reported: bool,
 }
 
 /// Parses a guard's arguments; every mistake goes to `errors`, what is valid is kept.
 pub(crate) fn parse(kind: Kind, args: TokenStream, errors: &mut Errors) -> GuardArgs {
     let mut raw = RawArgs::default();
     let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident(REPORTED) {
+            raw.already_reported = true;
+            return Ok(());
+        }
         let key = [LOGIN_VIEW, REFRESH_VIEW]
             .into_iter()
             .find(|key| meta.path.is_ident(key));
@@ -102,6 +112,7 @@ impl RawArgs {
         GuardArgs {
             login_view: self.login_view.map(|(_, view)| view),
             refresh_view,
+            already_reported: self.already_reported,
         }
     }
 }

@@ -72,18 +72,35 @@ pub(crate) fn guarded(kind: Kind, args: &GuardArgs, handler: &Handler) -> TokenS
     let fresh = kind == Kind::Fresh;
     let login_view = optional_str(args.login_view.as_ref());
     let refresh_view = optional_str(args.refresh_view.as_ref());
-    let extract = (!params.is_empty()).then(|| {
-        quote! {
-            let (#(#bindings,)*) = ::core::result::Result::map_err(
-                <(#(#params,)*) as #private::actix_web::FromRequest>::from_request(
-                    &__login_request,
-                    &mut #private::actix_web::web::Payload::into_inner(__login_payload),
+    // The tuple is extracted by a helper generic over each element, its types inferred from
+    // the call to the handler: the parameter types are named only in the handler's signature
+    // and the bounds above, so a type error in one is reported there, once.
+    let (extract_fn, extract) = if params.is_empty() {
+        (None, None)
+    } else {
+        let tys: Vec<syn::Ident> = (0..params.len())
+            .map(|i| format_ident!("__LoginArg{i}"))
+            .collect();
+        let extract_fn = quote! {
+            async fn __login_extract<#(#tys: #private::actix_web::FromRequest + 'static),*>(
+                request: &#private::actix_web::HttpRequest,
+                payload: &mut #private::actix_web::dev::Payload,
+            ) -> ::core::result::Result<(#(#tys,)*), #private::actix_web::Error> {
+                ::core::result::Result::map_err(
+                    <(#(#tys,)*) as #private::actix_web::FromRequest>::from_request(request, payload).await,
+                    ::core::convert::Into::into,
                 )
-                .await,
-                ::core::convert::Into::<#private::actix_web::Error>::into,
-            )?;
-        }
-    });
+            }
+        };
+        let extract = quote! {
+            let (#(#bindings,)*) = __login_extract(
+                &__login_request,
+                &mut #private::actix_web::web::Payload::into_inner(__login_payload),
+            )
+            .await?;
+        };
+        (Some(extract_fn), Some(extract))
+    };
     let asyncness = &sig.asyncness;
 
     quote! {
@@ -96,6 +113,7 @@ pub(crate) fn guarded(kind: Kind, args: &GuardArgs, handler: &Handler) -> TokenS
         {
             #[allow(clippy::unused_async)]
             #inner_sig #block
+            #extract_fn
 
             #private::guard(
                 &__login_request,
@@ -119,6 +137,18 @@ pub(crate) fn with_errors(item: TokenStream, errors: Errors) -> TokenStream {
         #item
         #compile_errors
     }
+}
+
+/// The item with every guard attribute left on it turned into `#[guard(__reported)]`.
+pub(crate) fn mark_siblings_reported(mut item: syn::ItemFn) -> TokenStream {
+    for attr in &mut item.attrs {
+        if Kind::from_path(attr.path()).is_some() {
+            let path = attr.path().clone();
+            let reported = format_ident!("{}", super::attr::REPORTED);
+            *attr = syn::parse_quote!(#[#path(#reported)]);
+        }
+    }
+    item.into_token_stream()
 }
 
 fn optional_str(view: Option<&LitStr>) -> TokenStream {
@@ -175,6 +205,19 @@ mod tests {
                     ""
                 }
 
+                async fn __login_extract<
+                    __LoginArg0: ::login_runtime::__private::actix_web::FromRequest + 'static,
+                    __LoginArg1: ::login_runtime::__private::actix_web::FromRequest + 'static
+                >(
+                    request: &::login_runtime::__private::actix_web::HttpRequest,
+                    payload: &mut ::login_runtime::__private::actix_web::dev::Payload,
+                ) -> ::core::result::Result<(__LoginArg0, __LoginArg1,), ::login_runtime::__private::actix_web::Error> {
+                    ::core::result::Result::map_err(
+                        <(__LoginArg0, __LoginArg1,) as ::login_runtime::__private::actix_web::FromRequest>::from_request(request, payload).await,
+                        ::core::convert::Into::into,
+                    )
+                }
+
                 ::login_runtime::__private::guard(
                     &__login_request,
                     ::login_runtime::__private::GuardSpec {
@@ -184,14 +227,11 @@ mod tests {
                     },
                 )
                 .await?;
-                let (__login_arg0, __login_arg1,) = ::core::result::Result::map_err(
-                    <(web::Path<u32>, web::Json<Body>,) as ::login_runtime::__private::actix_web::FromRequest>::from_request(
-                        &__login_request,
-                        &mut ::login_runtime::__private::actix_web::web::Payload::into_inner(__login_payload),
-                    )
-                    .await,
-                    ::core::convert::Into::<::login_runtime::__private::actix_web::Error>::into,
-                )?;
+                let (__login_arg0, __login_arg1,) = __login_extract(
+                    &__login_request,
+                    &mut ::login_runtime::__private::actix_web::web::Payload::into_inner(__login_payload),
+                )
+                .await?;
                 ::core::result::Result::Ok(__login_handler(__login_arg0, __login_arg1).await)
             }
         };
@@ -205,7 +245,7 @@ mod tests {
             quote!(),
             quote! { async fn index() -> HttpResponse { todo!() } },
         );
-        assert!(!out.contains("from_request"), "{out}");
+        assert!(!out.contains("__login_extract"), "{out}");
         assert!(out.contains("fresh : false"), "{out}");
         assert!(out.contains("Ok (__login_handler () . await)"), "{out}");
     }

@@ -40,11 +40,15 @@ impl Kind {
 
 /// Expands a guard attribute with its `args` on `item`.
 ///
-/// On error it emits every `compile_error!` beside the user's item (other guards on it
-/// removed, so they do not report again), so there is no cascade.
+/// On error it emits every `compile_error!` beside the user's item, so there is no cascade;
+/// any other guard on the item is told that the errors are reported (see
+/// [`attr::REPORTED`]), so it neither reports them again nor leaves its import unused.
 pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let args = attr::parse(kind, args, &mut errors);
+    if args.already_reported {
+        return item;
+    }
     let handler = match ast::Handler::from_tokens(item.clone()) {
         Ok(handler) => handler,
         Err(error) => {
@@ -56,7 +60,7 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
     if errors.is_empty() {
         expand::guarded(kind, &args, &handler)
     } else {
-        expand::with_errors(quote::ToTokens::into_token_stream(handler.item), errors)
+        expand::with_errors(expand::mark_siblings_reported(handler.item), errors)
     }
 }
 
@@ -82,7 +86,7 @@ mod tests {
     }
 
     #[test]
-    fn errors_keep_the_item_and_drop_sibling_guards() {
+    fn errors_keep_the_item_and_silence_sibling_guards() {
         let item = quote! {
             #[fresh_login_required]
             fn index() -> &'static str { "hi" }
@@ -93,7 +97,12 @@ mod tests {
             out.contains("fn index () -> & 'static str { \"hi\" }"),
             "{out}"
         );
-        assert!(!out.contains("# [fresh_login_required]"), "{out}");
+        assert!(
+            out.contains("# [fresh_login_required (__reported)]"),
+            "{out}"
+        );
+        let passed = expand(Kind::Fresh, quote!(__reported), quote! { fn index() {} });
+        assert_eq!(passed.to_string(), "fn index () { }");
     }
 
     #[test]
