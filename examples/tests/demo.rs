@@ -28,11 +28,18 @@ where
 {
     async fn send(&self, mut req: TestRequest) -> Page {
         req = req.insert_header(("user-agent", "demo-test")).peer_addr("127.0.0.1:40000".parse().unwrap());
-        for (name, value) in self.jar.borrow().iter() {
-            req = req.cookie(Cookie::new(name.clone(), value.clone()));
+        // Cookies go back exactly as they were set (`TestRequest::cookie` would encode them).
+        let header = self.jar.borrow().iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>();
+        if !header.is_empty() {
+            req = req.insert_header(("cookie", header.join("; ")));
         }
         let res = test::call_service(&self.app, req.to_request()).await;
-        for cookie in res.response().cookies() {
+        let set_cookies: Vec<Cookie<'static>> = res
+            .headers()
+            .get_all("set-cookie")
+            .filter_map(|value| Cookie::parse(value.to_str().ok()?.to_owned()).ok())
+            .collect();
+        for cookie in set_cookies {
             if cookie.max_age() == Some(actix_web::cookie::time::Duration::ZERO) {
                 self.jar.borrow_mut().remove(cookie.name());
             } else {

@@ -146,6 +146,7 @@ pub(crate) struct Config {
     pub(crate) force_host: Option<String>,
     pub(crate) remember: RememberCookie,
     pub(crate) key: SecretKey,
+    pub(crate) previous_keys: Vec<SecretKey>,
     pub(crate) codec: RememberCodec,
     pub(crate) key_was_generated: bool,
 }
@@ -174,6 +175,7 @@ impl Config {
             trust_proxy_headers: false,
             force_host: None,
             remember: RememberCookie::default(),
+            previous_keys: Vec::new(),
             codec: RememberCodec::new(RememberFormat::Signed, key.clone()),
             key,
             key_was_generated: true,
@@ -192,6 +194,15 @@ impl Config {
             Some((_, view)) => view.as_deref(),
             None => self.login_view.as_deref(),
         }
+    }
+
+    /// The session hash tag of `hash` under the current key, then under each previous key
+    /// (every item `None` when the user has no session hash), so rotating the key ends no
+    /// session and no remember cookie.
+    pub(crate) fn hash_tags<'a>(&'a self, hash: Option<&'a [u8]>) -> impl Iterator<Item = Option<String>> + 'a {
+        std::iter::once(&self.key)
+            .chain(self.previous_keys.iter())
+            .map(move |key| hash.map(|hash| key.session_hash_tag(hash)))
     }
 
     pub(crate) fn emit(&self, event: LoginEvent) {

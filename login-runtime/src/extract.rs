@@ -205,14 +205,21 @@ impl<U: AuthUser> fmt::Debug for Login<U> {
 
 impl<U: AuthUser> FromRequest for Login<U> {
     type Error = actix_web::Error;
-    type Future = std::future::Ready<Result<Self, Self::Error>>;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let login = RequestState::of(req).and_then(|state| {
-            state.session(req)?;
-            Ok(Login { req: req.clone(), state, user: PhantomData })
-        });
-        std::future::ready(login.map_err(Into::into))
+        let req = req.clone();
+        Box::pin(async move {
+            let state = RequestState::of(&req)?;
+            state.session(&req)?;
+            // Settle who is logged in (a remember cookie may restore a login), so freshness,
+            // confirmation and logout act on the real state. A failing loader is left to the
+            // extractors that need the user: logging out must work while the database is down.
+            if let Err(error) = state.current(&req).await {
+                tracing::warn!(target: "login_runtime", %error, "could not load the current user");
+            }
+            Ok(Login { req, state, user: PhantomData })
+        })
     }
 }
 

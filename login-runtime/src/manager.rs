@@ -174,25 +174,31 @@ impl<L: UserLoader> LoginManager<L> {
     /// The key that signs remember cookies and session hash tags. Build it with
     /// [`SecretKey::try_from`], which refuses keys of too little entropy.
     pub fn secret_key(mut self, key: SecretKey) -> Self {
-        self.config.codec = RememberCodec::new(self.config.codec.format(), key.clone());
         self.config.key = key;
         self.config.key_was_generated = false;
-        self
+        let format = self.config.codec.format();
+        self.rebuild_codec(format)
     }
 
     /// Keys that signed remember cookies before the current one: still accepted, and such
     /// cookies are re-signed with the current key when used.
     pub fn previous_secret_keys(mut self, keys: impl IntoIterator<Item = SecretKey>) -> Self {
-        self.config.codec = self.config.codec.clone().with_previous_keys(keys);
-        self
+        self.config.previous_keys.extend(keys);
+        let format = self.config.codec.format();
+        self.rebuild_codec(format)
     }
 
     /// The remember cookie's format. [`RememberFormat::FlaskLogin`] reads and writes exactly
     /// Flask-Login 0.6's cookies (set the Flask app's `SECRET_KEY` with
     /// [`secret_key`](Self::secret_key)), for sharing logins with a Flask app during a
     /// migration; it has no server-side expiry and no binding to the session hash.
-    pub fn remember_format(mut self, format: RememberFormat) -> Self {
-        self.config.codec = RememberCodec::new(format, self.config.key.clone());
+    pub fn remember_format(self, format: RememberFormat) -> Self {
+        self.rebuild_codec(format)
+    }
+
+    fn rebuild_codec(mut self, format: RememberFormat) -> Self {
+        self.config.codec = RememberCodec::new(format, self.config.key.clone())
+            .with_previous_keys(self.config.previous_keys.iter().cloned());
         self
     }
 
@@ -247,7 +253,7 @@ impl<L: UserLoader> LoginManager<L> {
     fn erase(&self, user: L::User) -> LoadedUser {
         LoadedUser {
             active: user.is_active(),
-            hash_tag: user.session_auth_hash().map(|hash| self.config.key.session_hash_tag(hash)),
+            session_hash: user.session_auth_hash().map(<[u8]>::to_vec),
             object: Rc::new(user),
         }
     }

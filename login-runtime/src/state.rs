@@ -35,7 +35,8 @@ const LOGIN_KEYS: [&str; 4] = [USER_ID, FRESH, IDENTIFIER, AUTH_HASH];
 pub(crate) struct LoadedUser {
     pub(crate) object: Rc<dyn Any>,
     pub(crate) active: bool,
-    pub(crate) hash_tag: Option<String>,
+    /// The user's session auth hash; only ever compared through keyed tags.
+    pub(crate) session_hash: Option<Vec<u8>>,
 }
 
 /// The loader and configuration of one `LoginManager`, with the user type erased so that
@@ -203,9 +204,7 @@ impl RequestState {
             CookieAction::Keep => {}
         }
         let config = self.config();
-        req.cookie(&config.remember.name)
-            .and_then(|cookie| config.codec.decode(cookie.value(), SystemTime::now()))
-            .is_some()
+        remember_token(req, config, SystemTime::now()).is_some()
     }
 
     pub(crate) fn login<U: AuthUser>(
@@ -246,7 +245,7 @@ impl RequestState {
         match remember {
             Some(action) => self.set_cookie_action(action),
             // A remember cookie left by an earlier login must not outlive this one.
-            None if req.cookie(&config.remember.name).is_some() => self.set_cookie_action(CookieAction::Clear),
+            None if has_remember_cookie(req, config) => self.set_cookie_action(CookieAction::Clear),
             None => {}
         }
         self.settle(Ok(Some(Current { user: None, id: id.clone(), source: Source::Session })));
@@ -262,7 +261,7 @@ impl RequestState {
         // Renew the session id on logout, so the old id cannot be replayed.
         session.renew();
         self.protected.set(true);
-        if req.cookie(&config.remember.name).is_some() {
+        if has_remember_cookie(req, config) {
             self.set_cookie_action(CookieAction::Clear);
         }
         self.settle(Ok(None));
@@ -306,10 +305,7 @@ impl RequestState {
             return action;
         }
         let now = SystemTime::now();
-        let Some(token) = req
-            .cookie(&config.remember.name)
-            .and_then(|cookie| config.codec.decode(cookie.value(), now))
-        else {
+        let Some(token) = remember_token(req, config, now) else {
             return CookieAction::Keep;
         };
         let duration = token.duration.unwrap_or(config.remember.duration);
@@ -334,8 +330,17 @@ async fn resolve_inner(state: &Rc<RequestState>, req: &HttpRequest) -> Result<Op
     if let Some(id) = read::<String>(&session, USER_ID) {
         let user = Rc::clone(&backend).load_user(id.clone()).await?;
         let stored_tag = read::<String>(&session, AUTH_HASH);
+        let bound = user.as_ref().and_then(|user| {
+            config.hash_tags(user.session_hash.as_deref()).position(|tag| tags_match(stored_tag.as_deref(), tag.as_deref()))
+        });
         match user {
-            Some(user) if user.active && tags_match(stored_tag.as_deref(), user.hash_tag.as_deref()) => {
+            Some(user) if user.active && bound.is_some() => {
+                if bound != Some(0) {
+                    // Tagged under a rotated-out key: re-tag under the current one.
+                    if let Some(tag) = config.hash_tags(user.session_hash.as_deref()).next().flatten() {
+                        put(&session, AUTH_HASH, tag)?;
+                    }
+                }
                 return Ok(Some(Current { user: Some(user.object), id, source: Source::Session }));
             }
             Some(user) if user.active => {
@@ -349,13 +354,18 @@ async fn resolve_inner(state: &Rc<RequestState>, req: &HttpRequest) -> Result<Op
                 remove_login_keys(&session);
             }
         }
-    } else if let Some(cookie) = req.cookie(&config.remember.name).filter(|_| !state.cookie_cleared()) {
+    } else if has_remember_cookie(req, config) && !state.cookie_cleared() {
         let now = SystemTime::now();
-        match config.codec.decode(cookie.value(), now) {
+        match remember_token(req, config, now) {
             Some(token) => {
                 let user = Rc::clone(&backend).load_user(token.user_id.clone()).await?;
+                let bound = user.as_ref().and_then(|user| {
+                    let hash = user.session_hash.as_deref();
+                    config.hash_tags(hash).position(|tag| token.hash_tag_matches(tag.as_deref()))
+                });
                 match user {
-                    Some(user) if user.active && token.hash_tag_matches(user.hash_tag.as_deref()) => {
+                    Some(user) if user.active && bound.is_some() => {
+                        let current_tag = config.hash_tags(user.session_hash.as_deref()).next().flatten();
                         // A new session for a restored login: whatever session id came with
                         // the request is not trusted.
                         session.renew();
@@ -364,19 +374,18 @@ async fn resolve_inner(state: &Rc<RequestState>, req: &HttpRequest) -> Result<Op
                         // Store the identifier, so strong protection keeps this login
                         // (Flask-Login #248 drops it on the next request).
                         put(&session, IDENTIFIER, identifier(req, config.trust_proxy_headers))?;
-                        if let Some(tag) = &user.hash_tag {
+                        if let Some(tag) = &current_tag {
                             put(&session, AUTH_HASH, tag)?;
                         }
                         if token.signed_with_previous_key {
                             // Key rotation: re-sign with the current key, same expiry.
-                            if let (Some(expires), Some(duration)) = (token.expires_at, token.duration) {
-                                let issued = expires.checked_sub(duration).unwrap_or(now);
-                                let remaining = expires.duration_since(now).unwrap_or_default();
-                                state.set_cookie_action(CookieAction::Set {
-                                    value: config.codec.encode(&token.user_id, token.hash_tag.as_deref(), duration, issued),
-                                    max_age: remaining,
-                                });
-                            }
+                            let duration = token.duration.unwrap_or(config.remember.duration);
+                            let expires = token.expires_at.unwrap_or(now + duration);
+                            let issued = expires.checked_sub(duration).unwrap_or(now);
+                            state.set_cookie_action(CookieAction::Set {
+                                value: config.codec.encode(&token.user_id, current_tag.as_deref(), duration, issued),
+                                max_age: expires.duration_since(now).unwrap_or_default(),
+                            });
                         }
                         config.emit(LoginEvent::LoadedFromCookie { user_id: token.user_id.clone() });
                         return Ok(Some(Current { user: Some(user.object), id: token.user_id, source: Source::Cookie }));
@@ -415,6 +424,21 @@ pub(crate) fn read<T: DeserializeOwned>(session: &Session, key: &str) -> Option<
 
 pub(crate) fn put<T: Serialize>(session: &Session, key: &str, value: T) -> Result<(), LoginError> {
     session.insert(key, value).map_err(|error| LoginError::Session(error.to_string()))
+}
+
+/// Whether the request carries a remember cookie at all, valid or not.
+fn has_remember_cookie(req: &HttpRequest, config: &Config) -> bool {
+    req.cookies_raw().is_ok_and(|cookies| cookies.iter().any(|cookie| cookie.name() == config.remember.name))
+}
+
+/// The first valid remember token the request carries. Cookie values are read exactly as
+/// sent (not percent-decoded), because that is what was signed.
+fn remember_token(req: &HttpRequest, config: &Config, now: SystemTime) -> Option<crate::remember::RememberToken> {
+    let cookies = req.cookies_raw().ok()?;
+    cookies
+        .iter()
+        .filter(|cookie| cookie.name() == config.remember.name)
+        .find_map(|cookie| config.codec.decode(cookie.value(), now))
 }
 
 fn remove_login_keys(session: &Session) {

@@ -19,20 +19,27 @@ use login_runtime::{
     AuthUser, CurrentUser, FlashLevel, Login, LoginOptions, MaybeUser, UserLoader, login_required,
 };
 
-/// Captures what login-runtime logs during one test (tracing's thread-local default, and
-/// actix test services run on the test's thread).
+/// What login-runtime logs, captured by one global subscriber for this test binary (tests run
+/// in parallel, so each test looks for text only it produces).
 #[derive(Clone, Default)]
 struct Logs(Arc<Mutex<Vec<u8>>>);
 
+static LOGS: std::sync::OnceLock<Logs> = std::sync::OnceLock::new();
+
 impl Logs {
-    fn install(&self) -> tracing::subscriber::DefaultGuard {
-        let logs = self.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::DEBUG)
-            .with_ansi(false)
-            .with_writer(move || logs.clone())
-            .finish();
-        tracing::subscriber::set_default(subscriber)
+    fn capture() -> Logs {
+        LOGS.get_or_init(|| {
+            let logs = Logs::default();
+            let writer = logs.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::DEBUG)
+                .with_ansi(false)
+                .with_writer(move || writer.clone())
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).expect("one subscriber");
+            logs
+        })
+        .clone()
     }
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
@@ -117,8 +124,7 @@ async fn anonymous_post_with_malformed_json_gets_unauthorized_not_400() {
 
 #[actix_web::test]
 async fn login_manager_without_session_middleware_is_a_500_naming_it() {
-    let logs = Logs::default();
-    let _guard = logs.install();
+    let logs = Logs::capture();
     let store = Store::flask();
     let client = Client::new(
         test::init_service(
@@ -136,8 +142,7 @@ async fn login_manager_without_session_middleware_is_a_500_naming_it() {
 
 #[actix_web::test]
 async fn guard_without_login_manager_is_a_500_naming_it() {
-    let logs = Logs::default();
-    let _guard = logs.install();
+    let logs = Logs::capture();
     let client = Client::new(
         test::init_service(App::new().configure(common::routes).service(dashboard).wrap(common::session_middleware()))
             .await,
@@ -150,8 +155,7 @@ async fn guard_without_login_manager_is_a_500_naming_it() {
 
 #[actix_web::test]
 async fn loader_error_is_a_clean_500_and_the_session_is_untouched() {
-    let logs = Logs::default();
-    let _guard = logs.install();
+    let logs = Logs::capture();
     let store = Store::flask();
     let client = app!(manager(&store, &Events::default()));
     client.get("/set-foo").await;
@@ -235,8 +239,7 @@ async fn malformed_or_empty_id_in_the_session_is_anonymous() {
 
 #[actix_web::test]
 async fn extractor_for_another_user_type_is_a_500_naming_both() {
-    let logs = Logs::default();
-    let _guard = logs.install();
+    let logs = Logs::capture();
     let store = Store::flask();
     let client = Client::new(
         test::init_service(
@@ -353,18 +356,18 @@ async fn login_view_without_flash_framework_does_not_panic() {
 
 #[actix_web::test]
 async fn events_are_traced_with_the_user_id_and_no_secret() {
-    let logs = Logs::default();
-    let _guard = logs.install();
+    let logs = Logs::capture();
     let store = Store::flask();
     let client = app!(manager(&store, &Events::default()));
-    client.get("/login-notch-remember").await;
+    // The only test in this binary that logs in 佐藤.
+    client.get("/login-germanjapanese-remember").await;
     let remember = client.cookie("remember").unwrap();
     client.get("/logout").await;
     let text = logs.text();
-    assert!(text.contains("event=\"logged_in\" user_id=1"), "{text}");
-    assert!(text.contains("event=\"logged_out\""), "{text}");
+    assert!(text.contains("event=\"logged_in\" user_id=佐藤"), "{text}");
+    assert!(text.contains("event=\"logged_out\" user_id=Some(\"佐藤\")"), "{text}");
     assert!(!text.contains(&remember), "the remember cookie never reaches the log");
-    assert!(!text.contains("hash-of-Notch"), "the session hash never reaches the log");
+    assert!(!text.contains("hash-of-Müller"), "the session hash never reaches the log");
 }
 
 #[actix_web::test]

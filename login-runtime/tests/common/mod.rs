@@ -343,17 +343,25 @@ where
         let mut req = req
             .insert_header(("user-agent", self.user_agent.borrow().clone()))
             .peer_addr(*self.peer.borrow());
-        for (name, value) in self.jar.borrow().iter() {
-            req = req.cookie(Cookie::new(name.clone(), value.clone()));
+        // Cookies go back exactly as they were set, as a browser sends them (`TestRequest::cookie`
+        // would percent-encode them).
+        let jar = self.jar.borrow();
+        if !jar.is_empty() {
+            let header = jar.iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join("; ");
+            req = req.insert_header(("cookie", header));
         }
+        drop(jar);
         self.send_raw(req.to_request()).await
     }
 
     pub async fn send_raw(&self, req: Request) -> Seen {
         let (status, headers, set_cookies, body) = match test::try_call_service(&self.app, req).await {
             Ok(res) => {
-                let set_cookies: Vec<Cookie<'static>> =
-                    res.response().cookies().map(|cookie| cookie.into_owned()).collect();
+                let set_cookies: Vec<Cookie<'static>> = res
+                    .headers()
+                    .get_all("set-cookie")
+                    .filter_map(|value| Cookie::parse(value.to_str().ok()?.to_owned()).ok())
+                    .collect();
                 let status = res.status();
                 let headers = res.headers().clone();
                 let body = test::read_body(res).await;
