@@ -19,8 +19,8 @@ const MIN_KEY_LEN: usize = 32;
 /// Least accepted entropy estimate, in bits (see [`SecretKey::try_from_bytes`]).
 const MIN_ESTIMATED_BITS: f64 = 128.0;
 
-/// Length of the keys [`SecretKey::generate`] makes, in bytes (the SHA-512 block size is 128,
-/// the output 64; 64 bytes is as much as HMAC-SHA-512 can use without hashing the key).
+/// Length of the keys [`SecretKey::generate`] makes, in bytes: 512 bits, as many as
+/// HMAC-SHA-512's output, and within its 128-byte block, so the key is used without hashing.
 const GENERATED_KEY_LEN: usize = 64;
 
 /// Domain separation for [`SecretKey::session_hash_tag`]: the byte 0xFF never occurs in
@@ -401,6 +401,10 @@ mod tests {
                 message.starts_with("secret key has too little entropy"),
                 "{}: {message}",
                 String::from_utf8_lossy(key)
+            );
+            assert!(
+                message.contains("bits estimated, at least 128 are needed"),
+                "{message}"
             );
             assert!(message.contains("`openssl rand -hex 32`"), "{message}");
         }

@@ -31,8 +31,6 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha512;
 
-use crate::key::keyed_mac;
-
 /// Bytes in an HMAC-SHA-512 digest.
 const DIGEST_LEN: usize = 64;
 
@@ -115,7 +113,5 @@ pub(super) fn verify(secret: &[u8], user_id: &str, digest: &[u8; DIGEST_LEN]) ->
 }
 
 fn mac(secret: &[u8], user_id: &str) -> Hmac<Sha512> {
-    let mut mac: Hmac<Sha512> = keyed_mac(secret);
-    mac.update(user_id.as_bytes());
-    mac
+    super::hmac_sha512(secret, &[user_id.as_bytes()])
 }

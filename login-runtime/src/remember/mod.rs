@@ -51,9 +51,11 @@
 
 use std::time::{Duration, SystemTime};
 
+use hmac::{Hmac, Mac};
+use sha2::Sha512;
 use subtle::ConstantTimeEq;
 
-use crate::key::SecretKey;
+use crate::key::{SecretKey, keyed_mac};
 
 pub mod flask;
 mod signed;
@@ -179,8 +181,9 @@ impl RememberCodec {
     /// `Set-Cookie` header. The FlaskLogin format ignores expiry and tag and returns exactly
     /// [`flask::encode_cookie`]`(current, user_id)`, which holds `user_id` verbatim.
     ///
-    /// A value longer than 4096 bytes (a user id of more than about 1300 bytes in the signed
-    /// format) is one that [`decode`](Self::decode) and browsers refuse.
+    /// Keep ids well under 1 KiB: the signed format percent-encodes the id (up to three bytes
+    /// per byte), and a value over 4096 bytes is one that [`decode`](Self::decode) and browsers
+    /// refuse.
     ///
     /// # Examples
     ///
@@ -338,4 +341,13 @@ fn decode_lowercase_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
     let mut bytes = [0_u8; N];
     hex::decode_to_slice(text, &mut bytes).ok()?;
     Some(bytes)
+}
+
+/// HMAC-SHA-512 under `key` of the concatenation of `parts`, the MAC of both formats.
+fn hmac_sha512(key: &[u8], parts: &[&[u8]]) -> Hmac<Sha512> {
+    let mut mac: Hmac<Sha512> = keyed_mac(key);
+    for part in parts {
+        mac.update(part);
+    }
+    mac
 }

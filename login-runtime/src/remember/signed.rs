@@ -21,7 +21,6 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_perc
 use sha2::Sha512;
 
 use super::RememberToken;
-use crate::key::keyed_mac;
 
 /// First field: the payload layout. A new layout gets a new version and a new [`DOMAIN`].
 const VERSION: &str = "v1";
@@ -126,8 +125,5 @@ pub(super) fn parse(
 }
 
 fn mac(key: &[u8], payload: &str) -> Hmac<Sha512> {
-    let mut mac: Hmac<Sha512> = keyed_mac(key);
-    mac.update(DOMAIN);
-    mac.update(payload.as_bytes());
-    mac
+    super::hmac_sha512(key, &[DOMAIN, payload.as_bytes()])
 }
