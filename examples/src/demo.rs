@@ -8,10 +8,15 @@ use examples::{Keys, demo_app};
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt().with_max_level(tracing::Level::INFO).init();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .init();
     let address = std::env::var("DEMO_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
     // One set of keys for every worker: a login made on one worker is valid on all.
     let keys = Keys::generate();
     println!("demo: http://{address}  (log in as alice / wonderland)");
-    HttpServer::new(move || demo_app!(keys)).bind(&address)?.run().await
+    HttpServer::new(move || demo_app!(keys))
+        .bind(&address)?
+        .run()
+        .await
 }

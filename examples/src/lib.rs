@@ -10,10 +10,12 @@ use actix_session::{SessionMiddleware, storage::CookieSessionStore};
 use actix_web::cookie::Key;
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
-use actix_web_flash_messages::{FlashMessage, FlashMessagesFramework, IncomingFlashMessages, storage::CookieMessageStore};
+use actix_web_flash_messages::{
+    FlashMessage, FlashMessagesFramework, IncomingFlashMessages, storage::CookieMessageStore,
+};
 use login_runtime::{
-    AuthUser, CurrentUser, Login, LoginManager, LoginOptions, MaybeUser, RememberCookie, SecretKey, UserLoader,
-    fresh_login_required, login_required,
+    AuthUser, CurrentUser, Login, LoginManager, LoginOptions, MaybeUser, RememberCookie, SecretKey,
+    UserLoader, fresh_login_required, login_required,
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -49,7 +51,10 @@ impl Member {
     }
 
     fn password_matches(&self, password: &str) -> bool {
-        hash_password(&self.id, password).as_bytes().ct_eq(self.password_hash.as_bytes()).into()
+        hash_password(&self.id, password)
+            .as_bytes()
+            .ct_eq(self.password_hash.as_bytes())
+            .into()
     }
 }
 
@@ -64,7 +69,9 @@ impl Members {
             Member::new("alice", "Alice", "wonderland", true),
             Member::new("bob", "Bob", "builder", false),
         ];
-        Members(Rc::new(all.into_iter().map(|m| (m.id.clone(), m)).collect()))
+        Members(Rc::new(
+            all.into_iter().map(|m| (m.id.clone(), m)).collect(),
+        ))
     }
 }
 
@@ -95,7 +102,10 @@ impl std::fmt::Debug for Keys {
 impl Keys {
     /// Fresh random keys: logins end when the process does.
     pub fn generate() -> Self {
-        Keys { login: SecretKey::generate(), session: Key::generate() }
+        Keys {
+            login: SecretKey::generate(),
+            session: Key::generate(),
+        }
     }
 }
 
@@ -149,7 +159,11 @@ macro_rules! demo_app {
 fn page(title: &str, messages: &IncomingFlashMessages, body: &str) -> HttpResponse {
     let mut flashes = String::new();
     for message in messages.iter() {
-        let _ = write!(flashes, "<p class=\"flash\">{}</p>", escape(message.content()));
+        let _ = write!(
+            flashes,
+            "<p class=\"flash\">{}</p>",
+            escape(message.content())
+        );
     }
     HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!(
         "<!doctype html><title>{title}</title><h1>{title}</h1>{flashes}{body}\
@@ -158,11 +172,16 @@ fn page(title: &str, messages: &IncomingFlashMessages, body: &str) -> HttpRespon
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
 }
 
 #[get("/")]
@@ -178,8 +197,19 @@ async fn home(user: MaybeUser<Member>, messages: IncomingFlashMessages) -> HttpR
 }
 
 fn login_form_html(action: &str, next: Option<&str>, remember: bool) -> String {
-    let next = next.map(|next| format!("<input type=\"hidden\" name=\"next\" value=\"{}\">", escape(next))).unwrap_or_default();
-    let remember = if remember { "<label><input type=\"checkbox\" name=\"remember\" value=\"on\"> Remember me</label>" } else { "" };
+    let next = next
+        .map(|next| {
+            format!(
+                "<input type=\"hidden\" name=\"next\" value=\"{}\">",
+                escape(next)
+            )
+        })
+        .unwrap_or_default();
+    let remember = if remember {
+        "<label><input type=\"checkbox\" name=\"remember\" value=\"on\"> Remember me</label>"
+    } else {
+        ""
+    };
     format!(
         "<form method=\"post\" action=\"{action}\">{next}\
          <label>Name <input name=\"username\" autocomplete=\"username\"></label>\
@@ -195,7 +225,11 @@ struct NextQuery {
 
 #[get("/login")]
 async fn login_form(query: web::Query<NextQuery>, messages: IncomingFlashMessages) -> HttpResponse {
-    page("Log in", &messages, &login_form_html("/login", query.next.as_deref(), true))
+    page(
+        "Log in",
+        &messages,
+        &login_form_html("/login", query.next.as_deref(), true),
+    )
 }
 
 #[derive(Deserialize)]
@@ -207,11 +241,18 @@ struct Credentials {
 }
 
 fn check_credentials(store: &Members, form: &Credentials) -> Option<Member> {
-    store.0.get(&form.username).filter(|member| member.password_matches(&form.password)).cloned()
+    store
+        .0
+        .get(&form.username)
+        .filter(|member| member.password_matches(&form.password))
+        .cloned()
 }
 
 #[post("/login")]
-async fn login_submit(login: Login<Member>, form: web::Form<Credentials>) -> actix_web::Result<HttpResponse> {
+async fn login_submit(
+    login: Login<Member>,
+    form: web::Form<Credentials>,
+) -> actix_web::Result<HttpResponse> {
     let Some(member) = check_credentials(&Members::demo(), &form) else {
         FlashMessage::error("Wrong name or password.").send();
         return Ok(see_other("/login"));
@@ -223,7 +264,10 @@ async fn login_submit(login: Login<Member>, form: web::Form<Credentials>) -> act
     }
     FlashMessage::info(format!("Welcome back, {}.", member.display_name)).send();
     // The form echoes `next`; only a safe, same-site path is followed.
-    let next = form.next.as_deref().filter(|next| login_runtime::is_safe_next(next));
+    let next = form
+        .next
+        .as_deref()
+        .filter(|next| login_runtime::is_safe_next(next));
     Ok(see_other(next.unwrap_or("/")))
 }
 
@@ -237,21 +281,42 @@ async fn logout(login: Login<Member>) -> actix_web::Result<HttpResponse> {
 /// Members only.
 #[login_required]
 #[get("/members")]
-async fn members_page(member: CurrentUser<Member>, messages: IncomingFlashMessages) -> HttpResponse {
-    page("Members", &messages, &format!("<p>Only members see this, {}.</p>", escape(&member.display_name)))
+async fn members_page(
+    member: CurrentUser<Member>,
+    messages: IncomingFlashMessages,
+) -> HttpResponse {
+    page(
+        "Members",
+        &messages,
+        &format!(
+            "<p>Only members see this, {}.</p>",
+            escape(&member.display_name)
+        ),
+    )
 }
 
 /// Changing settings needs a fresh login: a remembered login must re-enter the password.
 #[fresh_login_required]
 #[get("/settings")]
 async fn settings(member: CurrentUser<Member>, messages: IncomingFlashMessages) -> HttpResponse {
-    page("Settings", &messages, &format!("<p>Settings for {}.</p>", escape(&member.id)))
+    page(
+        "Settings",
+        &messages,
+        &format!("<p>Settings for {}.</p>", escape(&member.id)),
+    )
 }
 
 #[login_required]
 #[get("/reauthenticate")]
-async fn reauthenticate_form(query: web::Query<NextQuery>, messages: IncomingFlashMessages) -> HttpResponse {
-    page("Confirm your password", &messages, &login_form_html("/reauthenticate", query.next.as_deref(), false))
+async fn reauthenticate_form(
+    query: web::Query<NextQuery>,
+    messages: IncomingFlashMessages,
+) -> HttpResponse {
+    page(
+        "Confirm your password",
+        &messages,
+        &login_form_html("/reauthenticate", query.next.as_deref(), false),
+    )
 }
 
 #[derive(Deserialize)]
@@ -272,6 +337,9 @@ async fn reauthenticate_submit(
         return Ok(see_other("/reauthenticate"));
     }
     login.confirm()?;
-    let next = form.next.as_deref().filter(|next| login_runtime::is_safe_next(next));
+    let next = form
+        .next
+        .as_deref()
+        .filter(|next| login_runtime::is_safe_next(next));
     Ok(see_other(next.unwrap_or("/")))
 }

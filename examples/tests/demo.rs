@@ -23,13 +23,24 @@ struct Browser<S> {
 
 impl<S, B> Browser<S>
 where
-    S: actix_web::dev::Service<actix_http::Request, Response = actix_web::dev::ServiceResponse<B>, Error = actix_web::Error>,
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
     B: actix_web::body::MessageBody,
 {
     async fn send(&self, mut req: TestRequest) -> Page {
-        req = req.insert_header(("user-agent", "demo-test")).peer_addr("127.0.0.1:40000".parse().unwrap());
+        req = req
+            .insert_header(("user-agent", "demo-test"))
+            .peer_addr("127.0.0.1:40000".parse().unwrap());
         // Cookies go back exactly as they were set (`TestRequest::cookie` would encode them).
-        let header = self.jar.borrow().iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>();
+        let header = self
+            .jar
+            .borrow()
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>();
         if !header.is_empty() {
             req = req.insert_header(("cookie", header.join("; ")));
         }
@@ -43,13 +54,23 @@ where
             if cookie.max_age() == Some(actix_web::cookie::time::Duration::ZERO) {
                 self.jar.borrow_mut().remove(cookie.name());
             } else {
-                self.jar.borrow_mut().insert(cookie.name().to_owned(), cookie.value().to_owned());
+                self.jar
+                    .borrow_mut()
+                    .insert(cookie.name().to_owned(), cookie.value().to_owned());
             }
         }
         let status = res.status();
-        let location = res.headers().get("location").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        let location = res
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
         let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
-        Page { status, location, body }
+        Page {
+            status,
+            location,
+            body,
+        }
     }
 
     async fn get(&self, path: &str) -> Page {
@@ -57,18 +78,30 @@ where
     }
 
     async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
-        self.send(TestRequest::post().uri(path).set_form(form)).await
+        self.send(TestRequest::post().uri(path).set_form(form))
+            .await
     }
 
     fn close_browser(&self) {
         // Session cookies go; the persistent remember cookie stays.
-        self.jar.borrow_mut().retain(|name, _| name == "remember_token");
+        self.jar
+            .borrow_mut()
+            .retain(|name, _| name == "remember_token");
     }
 }
 
-async fn browser() -> Browser<impl actix_web::dev::Service<actix_http::Request, Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, Error = actix_web::Error>> {
+async fn browser() -> Browser<
+    impl actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+    >,
+> {
     let keys = Keys::generate();
-    Browser { app: test::init_service(demo_app!(keys)).await, jar: RefCell::new(BTreeMap::new()) }
+    Browser {
+        app: test::init_service(demo_app!(keys)).await,
+        jar: RefCell::new(BTreeMap::new()),
+    }
 }
 
 #[actix_web::test]
@@ -81,31 +114,66 @@ async fn a_visitor_logs_in_is_remembered_reauthenticates_and_logs_out() {
     assert_eq!(page.status, StatusCode::FOUND);
     assert_eq!(page.location, "/login?next=%2Fmembers");
     let form = browser.get(&page.location).await;
-    assert!(form.body.contains("Please log in to access this page."), "{}", form.body);
-    assert!(form.body.contains("name=\"next\" value=\"/members\""), "{}", form.body);
+    assert!(
+        form.body.contains("Please log in to access this page."),
+        "{}",
+        form.body
+    );
+    assert!(
+        form.body.contains("name=\"next\" value=\"/members\""),
+        "{}",
+        form.body
+    );
 
     // A wrong password is refused.
-    let page = browser.post("/login", &[("username", "alice"), ("password", "nope")]).await;
+    let page = browser
+        .post("/login", &[("username", "alice"), ("password", "nope")])
+        .await;
     assert_eq!(page.location, "/login");
-    assert!(browser.get("/login").await.body.contains("Wrong name or password."));
+    assert!(
+        browser
+            .get("/login")
+            .await
+            .body
+            .contains("Wrong name or password.")
+    );
 
     // The right one, remembered, goes on to `next`.
     let page = browser
-        .post("/login", &[("username", "alice"), ("password", "wonderland"), ("remember", "on"), ("next", "/members")])
+        .post(
+            "/login",
+            &[
+                ("username", "alice"),
+                ("password", "wonderland"),
+                ("remember", "on"),
+                ("next", "/members"),
+            ],
+        )
         .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
     assert_eq!(page.location, "/members");
     let page = browser.get("/members").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Only members see this, Alice."));
-    assert!(browser.get("/settings").await.body.contains("Settings for alice."));
+    assert!(
+        browser
+            .get("/settings")
+            .await
+            .body
+            .contains("Settings for alice.")
+    );
 
     // Browser closed and reopened: remembered, but settings need the password again.
     browser.close_browser();
     assert!(browser.get("/members").await.body.contains("Alice"));
     let page = browser.get("/settings").await;
     assert_eq!(page.location, "/reauthenticate?next=%2Fsettings");
-    let page = browser.post("/reauthenticate", &[("password", "wonderland"), ("next", "/settings")]).await;
+    let page = browser
+        .post(
+            "/reauthenticate",
+            &[("password", "wonderland"), ("next", "/settings")],
+        )
+        .await;
     assert_eq!(page.location, "/settings");
     assert_eq!(browser.get("/settings").await.status, StatusCode::OK);
 
@@ -120,17 +188,39 @@ async fn a_visitor_logs_in_is_remembered_reauthenticates_and_logs_out() {
 #[actix_web::test]
 async fn a_disabled_member_cannot_log_in() {
     let browser = browser().await;
-    let page = browser.post("/login", &[("username", "bob"), ("password", "builder")]).await;
+    let page = browser
+        .post("/login", &[("username", "bob"), ("password", "builder")])
+        .await;
     assert_eq!(page.location, "/login");
-    assert!(browser.get("/login").await.body.contains("This account is disabled."));
+    assert!(
+        browser
+            .get("/login")
+            .await
+            .body
+            .contains("This account is disabled.")
+    );
     assert_eq!(browser.get("/members").await.status, StatusCode::FOUND);
 }
 
 #[actix_web::test]
 async fn a_hostile_next_is_not_followed() {
     let browser = browser().await;
-    for next in ["//evil.example", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"] {
-        let page = browser.post("/login", &[("username", "alice"), ("password", "wonderland"), ("next", next)]).await;
+    for next in [
+        "//evil.example",
+        "https://evil.example/",
+        "/\\evil.example",
+        "javascript:alert(1)",
+    ] {
+        let page = browser
+            .post(
+                "/login",
+                &[
+                    ("username", "alice"),
+                    ("password", "wonderland"),
+                    ("next", next),
+                ],
+            )
+            .await;
         assert_eq!(page.location, "/", "{next}");
     }
 }

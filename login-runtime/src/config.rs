@@ -199,7 +199,10 @@ impl Config {
     /// The session hash tag of `hash` under the current key, then under each previous key
     /// (every item `None` when the user has no session hash), so rotating the key ends no
     /// session and no remember cookie.
-    pub(crate) fn hash_tags<'a>(&'a self, hash: Option<&'a [u8]>) -> impl Iterator<Item = Option<String>> + 'a {
+    pub(crate) fn hash_tags<'a>(
+        &'a self,
+        hash: Option<&'a [u8]>,
+    ) -> impl Iterator<Item = Option<String>> + 'a {
         std::iter::once(&self.key)
             .chain(self.previous_keys.iter())
             .map(move |key| hash.map(|hash| key.session_hash_tag(hash)))

@@ -118,14 +118,23 @@ impl<U: AuthUser> FromRequest for MaybeUser<U> {
     }
 }
 
-async fn user_of<U: AuthUser>(state: &Rc<RequestState>, req: &HttpRequest) -> Result<Option<Rc<U>>, LoginError> {
-    let Some(Current { user: Some(object), .. }) = state.current(req).await? else {
+async fn user_of<U: AuthUser>(
+    state: &Rc<RequestState>,
+    req: &HttpRequest,
+) -> Result<Option<Rc<U>>, LoginError> {
+    let Some(Current {
+        user: Some(object), ..
+    }) = state.current(req).await?
+    else {
         return Ok(None);
     };
-    object.downcast::<U>().map(Some).map_err(|_| LoginError::UserTypeMismatch {
-        requested: type_name::<U>(),
-        loaded: state.backend.user_type_name(),
-    })
+    object
+        .downcast::<U>()
+        .map(Some)
+        .map_err(|_| LoginError::UserTypeMismatch {
+            requested: type_name::<U>(),
+            loaded: state.backend.user_type_name(),
+        })
 }
 
 /// How [`Login::login_with`] logs a user in (`login_user`'s keyword arguments).
@@ -140,7 +149,12 @@ pub struct LoginOptions {
 
 impl Default for LoginOptions {
     fn default() -> Self {
-        LoginOptions { remember: false, duration: None, force: false, fresh: true }
+        LoginOptions {
+            remember: false,
+            duration: None,
+            force: false,
+            fresh: true,
+        }
     }
 }
 
@@ -199,7 +213,9 @@ pub struct Login<U: AuthUser> {
 
 impl<U: AuthUser> fmt::Debug for Login<U> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Login").field("user", &type_name::<U>()).finish_non_exhaustive()
+        f.debug_struct("Login")
+            .field("user", &type_name::<U>())
+            .finish_non_exhaustive()
     }
 }
 
@@ -218,7 +234,11 @@ impl<U: AuthUser> FromRequest for Login<U> {
             if let Err(error) = state.current(&req).await {
                 tracing::warn!(target: "login_runtime", %error, "could not load the current user");
             }
-            Ok(Login { req, state, user: PhantomData })
+            Ok(Login {
+                req,
+                state,
+                user: PhantomData,
+            })
         })
     }
 }
@@ -227,14 +247,14 @@ impl<U: AuthUser> Login<U> {
     /// Logs `user` in: a fresh login, not remembered. Returns `false` (and changes nothing)
     /// when the user is inactive.
     pub fn login(&self, user: &U) -> Result<bool, LoginError> {
-        self.login_with(user, &LoginOptions::default())
+        self.login_with(user, LoginOptions::default())
     }
 
     /// Logs `user` in with `options`. The session id is renewed; with `remember`, a signed
     /// remember cookie is set. Returns `false` (and changes nothing) when the user is inactive
     /// and `force` is not set.
-    pub fn login_with(&self, user: &U, options: impl AsRef<LoginOptions>) -> Result<bool, LoginError> {
-        self.state.login(&self.req, user, options.as_ref())
+    pub fn login_with(&self, user: &U, options: LoginOptions) -> Result<bool, LoginError> {
+        self.state.login(&self.req, user, &options)
     }
 
     /// Logs out: removes the login from the session (keeping the app's own keys), renews the
@@ -268,11 +288,12 @@ impl<U: AuthUser> Login<U> {
     /// [`next_in_session`](crate::LoginManager::next_in_session)) the one kept in the
     /// session, but only if [`is_safe_next`](crate::is_safe_next) accepts it.
     pub fn next_url(&self) -> Option<String> {
-        let from_query = actix_web::web::Query::<std::collections::HashMap<String, String>>::from_query(
-            self.req.query_string(),
-        )
-        .ok()
-        .and_then(|query| query.get(NEXT).cloned());
+        let from_query =
+            actix_web::web::Query::<std::collections::HashMap<String, String>>::from_query(
+                self.req.query_string(),
+            )
+            .ok()
+            .and_then(|query| query.get(NEXT).cloned());
         let from_session = || {
             let session = self.state.session(&self.req).ok()?;
             if !self.state.config().next_in_session || !session.contains_key(NEXT) {
@@ -282,7 +303,9 @@ impl<U: AuthUser> Login<U> {
             session.remove(NEXT);
             next
         };
-        from_query.or_else(from_session).filter(|next| crate::next::is_safe_next(next))
+        from_query
+            .or_else(from_session)
+            .filter(|next| crate::next::is_safe_next(next))
     }
 
     /// The unauthorized response, as a guard would answer (Flask-Login's
@@ -301,12 +324,8 @@ impl<U: AuthUser> Login<U> {
     /// not safe to follow.
     pub fn redirect_to_next(&self, default: &str) -> HttpResponse {
         let target = self.next_url().unwrap_or_else(|| default.to_owned());
-        HttpResponse::SeeOther().insert_header((header::LOCATION, target)).finish()
-    }
-}
-
-impl AsRef<LoginOptions> for LoginOptions {
-    fn as_ref(&self) -> &LoginOptions {
-        self
+        HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, target))
+            .finish()
     }
 }

@@ -45,16 +45,27 @@ async fn check(req: &HttpRequest, spec: GuardSpec) -> Result<(), actix_web::Erro
         return Err(unauthorized(req, &state, spec.login_view));
     };
     if spec.fresh && !(current.source == Source::Session && state.is_fresh(req)?) {
-        return Err(needs_refresh(req, &state, spec.refresh_view, Some(current.id)));
+        return Err(needs_refresh(
+            req,
+            &state,
+            spec.refresh_view,
+            Some(current.id),
+        ));
     }
     Ok(())
 }
 
 /// The unauthorized response: the custom handler, a JSON 401 for API clients, a redirect to
 /// the login view with `next`, or a plain 401.
-pub(crate) fn unauthorized(req: &HttpRequest, state: &RequestState, view_override: Option<&str>) -> actix_web::Error {
+pub(crate) fn unauthorized(
+    req: &HttpRequest,
+    state: &RequestState,
+    view_override: Option<&str>,
+) -> actix_web::Error {
     let config = state.config();
-    config.emit(LoginEvent::Unauthorized { path: req.path().to_owned() });
+    config.emit(LoginEvent::Unauthorized {
+        path: req.path().to_owned(),
+    });
     if let Some(handler) = &config.unauthorized_handler {
         return respond(handler(req));
     }
@@ -76,12 +87,18 @@ pub(crate) fn needs_refresh(
     user_id: Option<String>,
 ) -> actix_web::Error {
     let config = state.config();
-    config.emit(LoginEvent::NeedsRefresh { user_id, path: req.path().to_owned() });
+    config.emit(LoginEvent::NeedsRefresh {
+        user_id,
+        path: req.path().to_owned(),
+    });
     if let Some(handler) = &config.needs_refresh_handler {
         return respond(handler(req));
     }
     if wants_json(req) {
-        return respond(json_401("needs_refresh", config.needs_refresh_message.as_ref()));
+        return respond(json_401(
+            "needs_refresh",
+            config.needs_refresh_message.as_ref(),
+        ));
     }
     match view_override.or(config.refresh_view.as_deref()) {
         Some(view) => redirect_to_view(req, state, view, config.needs_refresh_message.as_ref()),
@@ -89,25 +106,39 @@ pub(crate) fn needs_refresh(
     }
 }
 
-fn redirect_to_view(req: &HttpRequest, state: &RequestState, view: &str, message: Option<&FlashText>) -> actix_web::Error {
+fn redirect_to_view(
+    req: &HttpRequest,
+    state: &RequestState,
+    view: &str,
+    message: Option<&FlashText>,
+) -> actix_web::Error {
     let config = state.config();
     if let Some(message) = message {
         flash(req, message);
     }
     let next = crate::next::make_next_param(view, &current_url(req));
     let location = if config.next_in_session {
-        match state.session(req).and_then(|session| put(&session, NEXT, &next)) {
+        match state
+            .session(req)
+            .and_then(|session| put(&session, NEXT, &next))
+        {
             Ok(()) => view.to_owned(),
             Err(error) => return error.into(),
         }
     } else {
         let location = crate::next::login_url(view, Some(&next), "next");
         match &config.force_host {
-            Some(host) if location.starts_with('/') && !location.starts_with("//") => format!("//{host}{location}"),
+            Some(host) if location.starts_with('/') && !location.starts_with("//") => {
+                format!("//{host}{location}")
+            }
             _ => location,
         }
     };
-    respond(HttpResponse::Found().insert_header((header::LOCATION, location)).finish())
+    respond(
+        HttpResponse::Found()
+            .insert_header((header::LOCATION, location))
+            .finish(),
+    )
 }
 
 /// Flashes through actix-web-flash-messages when its middleware is installed; without it
@@ -128,7 +159,9 @@ fn wants_json(req: &HttpRequest) -> bool {
     let headers = req.headers();
     crate::negotiate::prefers_json(
         headers.get(header::ACCEPT).map(|value| value.as_bytes()),
-        headers.get("x-requested-with").map(|value| value.as_bytes()),
+        headers
+            .get("x-requested-with")
+            .map(|value| value.as_bytes()),
     )
 }
 

@@ -66,7 +66,7 @@
 //! // Anonymous: sent to the login view, with where it wanted to go.
 //! let res = test::call_service(&app, test::TestRequest::get().uri("/secret").to_request()).await;
 //! assert_eq!(res.status(), 302);
-//! assert_eq!(res.headers()["location"], "/login?next=%2Fsecret");
+//! assert_eq!(res.headers().get("location").unwrap(), "/login?next=%2Fsecret");
 //!
 //! // Logged in: the session cookie carries the login.
 //! let res = test::call_service(&app, test::TestRequest::post().uri("/login").to_request()).await;
@@ -118,6 +118,11 @@ pub use user::{AuthUser, UserLoader};
 
 /// Flash message levels for [`LoginManager::login_message`].
 pub use actix_web_flash_messages::Level as FlashLevel;
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+mod readme {}
 
 /// What the macros expand to. Not a public API: it changes without notice.
 #[doc(hidden)]

@@ -57,7 +57,10 @@ pub struct LoginManager<L: UserLoader> {
 
 impl<L: UserLoader> Clone for LoginManager<L> {
     fn clone(&self) -> Self {
-        LoginManager { loader: Rc::clone(&self.loader), config: self.config.clone() }
+        LoginManager {
+            loader: Rc::clone(&self.loader),
+            config: self.config.clone(),
+        }
     }
 }
 
@@ -76,7 +79,10 @@ impl<L: UserLoader> LoginManager<L> {
     /// and a random secret key, which is fine for one process but means remember cookies do
     /// not survive a restart: set [`secret_key`](Self::secret_key) in production.
     pub fn new(loader: L) -> Self {
-        LoginManager { loader: Rc::new(loader), config: Config::new() }
+        LoginManager {
+            loader: Rc::new(loader),
+            config: Config::new(),
+        }
     }
 
     /// Where guards send anonymous browsers (`login_view`): a path such as `/login`, or an
@@ -91,7 +97,9 @@ impl<L: UserLoader> LoginManager<L> {
     /// the scope answer 401 instead of redirecting. A handler's own
     /// `#[login_required(login_view = "..")]` wins over both.
     pub fn scope_login_view(mut self, prefix: impl Into<String>, view: Option<&str>) -> Self {
-        self.config.scope_login_views.push((prefix.into(), view.map(str::to_owned)));
+        self.config
+            .scope_login_views
+            .push((prefix.into(), view.map(str::to_owned)));
         self
     }
 
@@ -105,7 +113,12 @@ impl<L: UserLoader> LoginManager<L> {
     /// access this page."); `None` flashes nothing. Messages go through
     /// `actix-web-flash-messages` when its `FlashMessagesFramework` is installed.
     pub fn login_message(mut self, message: Option<&str>, level: Level) -> Self {
-        self.config.login_message = message.filter(|text| !text.is_empty()).map(|text| FlashText { text: text.to_owned(), level });
+        self.config.login_message = message
+            .filter(|text| !text.is_empty())
+            .map(|text| FlashText {
+                text: text.to_owned(),
+                level,
+            });
         self
     }
 
@@ -113,7 +126,12 @@ impl<L: UserLoader> LoginManager<L> {
     /// reauthenticate to access this page."); `None` flashes nothing.
     pub fn needs_refresh_message(mut self, message: Option<&str>, level: Level) -> Self {
         self.config.needs_refresh_message =
-            message.filter(|text| !text.is_empty()).map(|text| FlashText { text: text.to_owned(), level });
+            message
+                .filter(|text| !text.is_empty())
+                .map(|text| FlashText {
+                    text: text.to_owned(),
+                    level,
+                });
         self
     }
 
@@ -131,14 +149,20 @@ impl<L: UserLoader> LoginManager<L> {
 
     /// Answer anonymous requests to guarded handlers with this instead of the built-in
     /// flow (`unauthorized_handler`).
-    pub fn unauthorized_handler(mut self, handler: impl Fn(&HttpRequest) -> HttpResponse + 'static) -> Self {
+    pub fn unauthorized_handler(
+        mut self,
+        handler: impl Fn(&HttpRequest) -> HttpResponse + 'static,
+    ) -> Self {
         self.config.unauthorized_handler = Some(Rc::new(handler));
         self
     }
 
     /// Answer logins that are not fresh on `#[fresh_login_required]` handlers with this
     /// (`needs_refresh_handler`).
-    pub fn needs_refresh_handler(mut self, handler: impl Fn(&HttpRequest) -> HttpResponse + 'static) -> Self {
+    pub fn needs_refresh_handler(
+        mut self,
+        handler: impl Fn(&HttpRequest) -> HttpResponse + 'static,
+    ) -> Self {
         self.config.needs_refresh_handler = Some(Rc::new(handler));
         self
     }
@@ -218,7 +242,10 @@ impl<L: UserLoader> Backend for LoginManager<L> {
         type_name::<L::User>()
     }
 
-    fn load_user(self: Rc<Self>, id: String) -> LocalBoxFuture<'static, Result<Option<LoadedUser>, LoginError>> {
+    fn load_user(
+        self: Rc<Self>,
+        id: String,
+    ) -> LocalBoxFuture<'static, Result<Option<LoadedUser>, LoginError>> {
         async move {
             let Ok(parsed) = id.parse::<<L::User as AuthUser>::Id>() else {
                 // An id that does not parse names nobody.
@@ -279,7 +306,10 @@ where
             );
         }
         let backend: Rc<dyn Backend> = Rc::new(self.clone());
-        ready(Ok(LoginMiddleware { service: Rc::new(service), backend }))
+        ready(Ok(LoginMiddleware {
+            service: Rc::new(service),
+            backend,
+        }))
     }
 }
 
@@ -315,10 +345,10 @@ where
         let cleanup = StateCleanup(Rc::clone(&state));
 
         let test_login = req.extensions_mut().remove::<crate::testing::TestLogin>();
-        if let Some(login) = test_login {
-            if let Err(error) = state.apply_test_login(req.request(), &login) {
-                return ready(Err(error.into())).boxed_local();
-            }
+        if let Some(login) = test_login
+            && let Err(error) = state.apply_test_login(req.request(), &login)
+        {
+            return ready(Err(error.into())).boxed_local();
         }
 
         let service = Rc::clone(&self.service);

@@ -8,8 +8,8 @@ use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
 use actix_session::{Session, SessionExt};
-use actix_web::{HttpMessage, HttpRequest};
 use actix_web::http::header;
+use actix_web::{HttpMessage, HttpRequest};
 use futures_util::FutureExt;
 use futures_util::future::{LocalBoxFuture, Shared};
 use serde::Serialize;
@@ -45,7 +45,10 @@ pub(crate) trait Backend {
     fn config(&self) -> &Config;
     fn user_type_name(&self) -> &'static str;
     /// Parses `id` into the user's id type (an id that does not parse finds nobody) and loads.
-    fn load_user(self: Rc<Self>, id: String) -> LocalBoxFuture<'static, Result<Option<LoadedUser>, LoginError>>;
+    fn load_user(
+        self: Rc<Self>,
+        id: String,
+    ) -> LocalBoxFuture<'static, Result<Option<LoadedUser>, LoginError>>;
     fn load_user_from_request(
         self: Rc<Self>,
         req: HttpRequest,
@@ -127,7 +130,11 @@ impl RequestState {
     }
 
     fn settle(&self, resolution: Resolution) {
-        *self.resolution.borrow_mut() = Some(futures_util::future::ready(resolution).boxed_local().shared());
+        *self.resolution.borrow_mut() = Some(
+            futures_util::future::ready(resolution)
+                .boxed_local()
+                .shared(),
+        );
     }
 
     /// Drops the cached load (and the request a pending one holds).
@@ -136,7 +143,10 @@ impl RequestState {
     }
 
     /// This request's user, loaded at most once however many guards and extractors ask.
-    pub(crate) async fn current(self: &Rc<Self>, req: &HttpRequest) -> Result<Option<Current>, LoginError> {
+    pub(crate) async fn current(
+        self: &Rc<Self>,
+        req: &HttpRequest,
+    ) -> Result<Option<Current>, LoginError> {
         let pending = self.resolution.borrow().clone();
         let shared = match pending {
             Some(shared) => shared,
@@ -175,7 +185,10 @@ impl RequestState {
                 // remember cookie, so a stolen session cookie is worth nothing.
                 remove_login_keys(&session);
                 self.set_cookie_action(CookieAction::Clear);
-                config.emit(LoginEvent::SessionProtected { user_id: Some(user_id), dropped: true });
+                config.emit(LoginEvent::SessionProtected {
+                    user_id: Some(user_id),
+                    dropped: true,
+                });
             }
             _ => {
                 // A different client keeps the login, but no longer fresh: sensitive pages
@@ -183,7 +196,10 @@ impl RequestState {
                 if read::<bool>(&session, FRESH) == Some(true) {
                     put(&session, FRESH, false)?;
                 }
-                config.emit(LoginEvent::SessionProtected { user_id: Some(user_id), dropped: false });
+                config.emit(LoginEvent::SessionProtected {
+                    user_id: Some(user_id),
+                    dropped: false,
+                });
             }
         }
         Ok(())
@@ -219,14 +235,19 @@ impl RequestState {
         let config = self.config();
         let session = self.session(req)?;
         let id = user.id().to_string();
-        let tag = user.session_auth_hash().map(|hash| config.key.session_hash_tag(hash));
+        let tag = user
+            .session_auth_hash()
+            .map(|hash| config.key.session_hash_tag(hash));
         let remember = if options.remember {
             let duration = options.duration.unwrap_or(config.remember.duration);
             let now = SystemTime::now();
             if now.checked_add(duration).is_none() || i64::try_from(duration.as_secs()).is_err() {
                 return Err(LoginError::InvalidDuration(duration));
             }
-            Some(CookieAction::Set { value: config.codec.encode(&id, tag.as_deref(), duration, now), max_age: duration })
+            Some(CookieAction::Set {
+                value: config.codec.encode(&id, tag.as_deref(), duration, now),
+                max_age: duration,
+            })
         } else {
             None
         };
@@ -237,7 +258,11 @@ impl RequestState {
         session.renew();
         put(&session, USER_ID, &id)?;
         put(&session, FRESH, options.fresh)?;
-        put(&session, IDENTIFIER, identifier(req, config.trust_proxy_headers))?;
+        put(
+            &session,
+            IDENTIFIER,
+            identifier(req, config.trust_proxy_headers),
+        )?;
         if let Some(tag) = &tag {
             put(&session, AUTH_HASH, tag)?;
         }
@@ -248,7 +273,11 @@ impl RequestState {
             None if has_remember_cookie(req, config) => self.set_cookie_action(CookieAction::Clear),
             None => {}
         }
-        self.settle(Ok(Some(Current { user: None, id: id.clone(), source: Source::Session })));
+        self.settle(Ok(Some(Current {
+            user: None,
+            id: id.clone(),
+            source: Source::Session,
+        })));
         config.emit(LoginEvent::LoggedIn { user_id: id });
         Ok(true)
     }
@@ -277,7 +306,11 @@ impl RequestState {
             put(&session, FRESH, true)?;
             // The confirming client becomes the session's client: basic protection stops
             // flagging it.
-            put(&session, IDENTIFIER, identifier(req, config.trust_proxy_headers))?;
+            put(
+                &session,
+                IDENTIFIER,
+                identifier(req, config.trust_proxy_headers),
+            )?;
         }
         self.protected.set(true);
         config.emit(LoginEvent::LoginConfirmed { user_id });
@@ -286,13 +319,25 @@ impl RequestState {
 
     /// Writes a login into the session as the test helper asks, as if an earlier request
     /// had logged in from this client.
-    pub(crate) fn apply_test_login(&self, req: &HttpRequest, login: &crate::testing::TestLogin) -> Result<(), LoginError> {
+    pub(crate) fn apply_test_login(
+        &self,
+        req: &HttpRequest,
+        login: &crate::testing::TestLogin,
+    ) -> Result<(), LoginError> {
         let session = self.session(req)?;
         put(&session, USER_ID, &login.user_id)?;
         put(&session, FRESH, login.fresh)?;
-        put(&session, IDENTIFIER, identifier(req, self.config().trust_proxy_headers))?;
+        put(
+            &session,
+            IDENTIFIER,
+            identifier(req, self.config().trust_proxy_headers),
+        )?;
         if let Some(hash) = &login.session_auth_hash {
-            put(&session, AUTH_HASH, self.config().key.session_hash_tag(hash))?;
+            put(
+                &session,
+                AUTH_HASH,
+                self.config().key.session_hash_tag(hash),
+            )?;
         }
         Ok(())
     }
@@ -310,7 +355,9 @@ impl RequestState {
         };
         let duration = token.duration.unwrap_or(config.remember.duration);
         CookieAction::Set {
-            value: config.codec.encode(&token.user_id, token.hash_tag.as_deref(), duration, now),
+            value: config
+                .codec
+                .encode(&token.user_id, token.hash_tag.as_deref(), duration, now),
             max_age: duration,
         }
     }
@@ -321,7 +368,10 @@ async fn resolve(state: Rc<RequestState>, req: HttpRequest) -> Resolution {
     resolve_inner(&state, &req).await.map_err(Rc::new)
 }
 
-async fn resolve_inner(state: &Rc<RequestState>, req: &HttpRequest) -> Result<Option<Current>, LoginError> {
+async fn resolve_inner(
+    state: &Rc<RequestState>,
+    req: &HttpRequest,
+) -> Result<Option<Current>, LoginError> {
     state.protect(req)?;
     let session = state.session(req)?;
     let config = state.config();
@@ -331,17 +381,27 @@ async fn resolve_inner(state: &Rc<RequestState>, req: &HttpRequest) -> Result<Op
         let user = Rc::clone(&backend).load_user(id.clone()).await?;
         let stored_tag = read::<String>(&session, AUTH_HASH);
         let bound = user.as_ref().and_then(|user| {
-            config.hash_tags(user.session_hash.as_deref()).position(|tag| tags_match(stored_tag.as_deref(), tag.as_deref()))
+            config
+                .hash_tags(user.session_hash.as_deref())
+                .position(|tag| tags_match(stored_tag.as_deref(), tag.as_deref()))
         });
         match user {
             Some(user) if user.active && bound.is_some() => {
                 if bound != Some(0) {
                     // Tagged under a rotated-out key: re-tag under the current one.
-                    if let Some(tag) = config.hash_tags(user.session_hash.as_deref()).next().flatten() {
+                    if let Some(tag) = config
+                        .hash_tags(user.session_hash.as_deref())
+                        .next()
+                        .flatten()
+                    {
                         put(&session, AUTH_HASH, tag)?;
                     }
                 }
-                return Ok(Some(Current { user: Some(user.object), id, source: Source::Session }));
+                return Ok(Some(Current {
+                    user: Some(user.object),
+                    id,
+                    source: Source::Session,
+                }));
             }
             Some(user) if user.active => {
                 // The credentials changed since this login: end it, and its remember cookie.
@@ -361,11 +421,16 @@ async fn resolve_inner(state: &Rc<RequestState>, req: &HttpRequest) -> Result<Op
                 let user = Rc::clone(&backend).load_user(token.user_id.clone()).await?;
                 let bound = user.as_ref().and_then(|user| {
                     let hash = user.session_hash.as_deref();
-                    config.hash_tags(hash).position(|tag| token.hash_tag_matches(tag.as_deref()))
+                    config
+                        .hash_tags(hash)
+                        .position(|tag| token.hash_tag_matches(tag.as_deref()))
                 });
                 match user {
                     Some(user) if user.active && bound.is_some() => {
-                        let current_tag = config.hash_tags(user.session_hash.as_deref()).next().flatten();
+                        let current_tag = config
+                            .hash_tags(user.session_hash.as_deref())
+                            .next()
+                            .flatten();
                         // A new session for a restored login: whatever session id came with
                         // the request is not trusted.
                         session.renew();
@@ -373,7 +438,11 @@ async fn resolve_inner(state: &Rc<RequestState>, req: &HttpRequest) -> Result<Op
                         put(&session, FRESH, false)?;
                         // Store the identifier, so strong protection keeps this login
                         // (Flask-Login #248 drops it on the next request).
-                        put(&session, IDENTIFIER, identifier(req, config.trust_proxy_headers))?;
+                        put(
+                            &session,
+                            IDENTIFIER,
+                            identifier(req, config.trust_proxy_headers),
+                        )?;
                         if let Some(tag) = &current_tag {
                             put(&session, AUTH_HASH, tag)?;
                         }
@@ -383,12 +452,23 @@ async fn resolve_inner(state: &Rc<RequestState>, req: &HttpRequest) -> Result<Op
                             let expires = token.expires_at.unwrap_or(now + duration);
                             let issued = expires.checked_sub(duration).unwrap_or(now);
                             state.set_cookie_action(CookieAction::Set {
-                                value: config.codec.encode(&token.user_id, current_tag.as_deref(), duration, issued),
+                                value: config.codec.encode(
+                                    &token.user_id,
+                                    current_tag.as_deref(),
+                                    duration,
+                                    issued,
+                                ),
                                 max_age: expires.duration_since(now).unwrap_or_default(),
                             });
                         }
-                        config.emit(LoginEvent::LoadedFromCookie { user_id: token.user_id.clone() });
-                        return Ok(Some(Current { user: Some(user.object), id: token.user_id, source: Source::Cookie }));
+                        config.emit(LoginEvent::LoadedFromCookie {
+                            user_id: token.user_id.clone(),
+                        });
+                        return Ok(Some(Current {
+                            user: Some(user.object),
+                            id: token.user_id,
+                            source: Source::Cookie,
+                        }));
                     }
                     _ => state.set_cookie_action(CookieAction::Clear),
                 }
@@ -398,11 +478,17 @@ async fn resolve_inner(state: &Rc<RequestState>, req: &HttpRequest) -> Result<Op
         }
     }
 
-    if let Some((id, user)) = backend.load_user_from_request(req.clone()).await? {
-        if user.active {
-            config.emit(LoginEvent::LoadedFromRequest { user_id: id.clone() });
-            return Ok(Some(Current { user: Some(user.object), id, source: Source::Request }));
-        }
+    if let Some((id, user)) = backend.load_user_from_request(req.clone()).await?
+        && user.active
+    {
+        config.emit(LoginEvent::LoadedFromRequest {
+            user_id: id.clone(),
+        });
+        return Ok(Some(Current {
+            user: Some(user.object),
+            id,
+            source: Source::Request,
+        }));
     }
     Ok(None)
 }
@@ -423,17 +509,27 @@ pub(crate) fn read<T: DeserializeOwned>(session: &Session, key: &str) -> Option<
 }
 
 pub(crate) fn put<T: Serialize>(session: &Session, key: &str, value: T) -> Result<(), LoginError> {
-    session.insert(key, value).map_err(|error| LoginError::Session(error.to_string()))
+    session
+        .insert(key, value)
+        .map_err(|error| LoginError::Session(error.to_string()))
 }
 
 /// Whether the request carries a remember cookie at all, valid or not.
 fn has_remember_cookie(req: &HttpRequest, config: &Config) -> bool {
-    req.cookies_raw().is_ok_and(|cookies| cookies.iter().any(|cookie| cookie.name() == config.remember.name))
+    req.cookies_raw().is_ok_and(|cookies| {
+        cookies
+            .iter()
+            .any(|cookie| cookie.name() == config.remember.name)
+    })
 }
 
 /// The first valid remember token the request carries. Cookie values are read exactly as
 /// sent (not percent-decoded), because that is what was signed.
-fn remember_token(req: &HttpRequest, config: &Config, now: SystemTime) -> Option<crate::remember::RememberToken> {
+fn remember_token(
+    req: &HttpRequest,
+    config: &Config,
+    now: SystemTime,
+) -> Option<crate::remember::RememberToken> {
     let cookies = req.cookies_raw().ok()?;
     cookies
         .iter()

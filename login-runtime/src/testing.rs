@@ -61,7 +61,9 @@ pub struct LoggedInTestRequest {
 
 impl std::fmt::Debug for LoggedInTestRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoggedInTestRequest").field("login", &self.login).finish_non_exhaustive()
+        f.debug_struct("LoggedInTestRequest")
+            .field("login", &self.login)
+            .finish_non_exhaustive()
     }
 }
 
@@ -88,6 +90,9 @@ pub trait TestRequestLoginExt {
 
 impl TestRequestLoginExt for TestRequest {
     fn login_as<U: AuthUser>(self, user: &U) -> LoggedInTestRequest {
-        LoggedInTestRequest { request: self, login: TestLogin::new(user) }
+        LoggedInTestRequest {
+            request: self,
+            login: TestLogin::new(user),
+        }
     }
 }

@@ -29,12 +29,28 @@ async fn options_call_exempt() {
     let store = Store::flask();
     let client = flask_app!(manager(&store, &Events::default()));
     for path in ["/protected", "/fresh-protected"] {
-        let seen = client.send(TestRequest::default().method(actix_web::http::Method::OPTIONS).uri(path)).await;
+        let seen = client
+            .send(
+                TestRequest::default()
+                    .method(actix_web::http::Method::OPTIONS)
+                    .uri(path),
+            )
+            .await;
         assert_eq!(seen.status, StatusCode::OK, "{path}");
     }
     // P12: GET, HEAD and POST are not exempt.
-    for method in [actix_web::http::Method::GET, actix_web::http::Method::HEAD, actix_web::http::Method::POST] {
-        let seen = client.send(TestRequest::default().method(method.clone()).uri("/protected")).await;
+    for method in [
+        actix_web::http::Method::GET,
+        actix_web::http::Method::HEAD,
+        actix_web::http::Method::POST,
+    ] {
+        let seen = client
+            .send(
+                TestRequest::default()
+                    .method(method.clone())
+                    .uri("/protected"),
+            )
+            .await;
         assert_eq!(seen.status, StatusCode::UNAUTHORIZED, "{method}");
     }
 }
@@ -83,7 +99,12 @@ async fn login_user_emits_signal() {
     let events = Events::default();
     let client = flask_app!(manager(&store, &events));
     client.get("/login-notch").await;
-    assert_eq!(events.all(), vec![LoginEvent::LoggedIn { user_id: "1".into() }]);
+    assert_eq!(
+        events.all(),
+        vec![LoginEvent::LoggedIn {
+            user_id: "1".into()
+        }]
+    );
 }
 
 #[actix_web::test]
@@ -104,7 +125,10 @@ async fn login_inactive_user_forced() {
     assert_eq!(client.body("/login-creeper-forced").await, "True");
     // The login is in the session; like Flask-Login (P11), an inactive user found in a session
     // is not authenticated on later requests.
-    assert_eq!(client.get("/protected").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        client.get("/protected").await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[actix_web::test]
@@ -138,7 +162,12 @@ async fn logout_emits_signal() {
     client.get("/login-notch").await;
     events.clear();
     client.get("/logout").await;
-    assert_eq!(events.all(), vec![LoginEvent::LoggedOut { user_id: Some("1".into()) }]);
+    assert_eq!(
+        events.all(),
+        vec![LoginEvent::LoggedOut {
+            user_id: Some("1".into())
+        }]
+    );
 }
 
 #[actix_web::test]
@@ -147,7 +176,10 @@ async fn logout_without_current_user() {
     let events = Events::default();
     let client = flask_app!(manager(&store, &events));
     client.get("/logout").await;
-    assert_eq!(events.count(|e| matches!(e, LoginEvent::LoggedOut { .. })), 1);
+    assert_eq!(
+        events.count(|e| matches!(e, LoginEvent::LoggedOut { .. })),
+        1
+    );
 }
 
 // ---- C. unauthorized / login views / next ----
@@ -158,15 +190,19 @@ async fn unauthorized_fires_unauthorized_signal() {
     let events = Events::default();
     let client = flask_app!(manager(&store, &events));
     client.get("/secret").await;
-    assert_eq!(events.count(|e| matches!(e, LoginEvent::Unauthorized { .. })), 1);
+    assert_eq!(
+        events.count(|e| matches!(e, LoginEvent::Unauthorized { .. })),
+        1
+    );
 }
 
 #[actix_web::test]
 async fn unauthorized_uses_authorized_handler() {
     let store = Store::flask();
     let client = flask_app!(
-        manager(&store, &Events::default())
-            .unauthorized_handler(|_| actix_web::HttpResponse::Unauthorized().body("This is secret!"))
+        manager(&store, &Events::default()).unauthorized_handler(|_| {
+            actix_web::HttpResponse::Unauthorized().body("This is secret!")
+        })
     );
     let seen = client.get("/secret").await;
     assert_eq!(seen.status, StatusCode::UNAUTHORIZED);
@@ -195,16 +231,26 @@ async fn unauthorized_redirect_keeps_query_in_next() {
     let store = Store::flask();
     let client = flask_app!(manager(&store, &Events::default()).login_view("/loginpage"));
     let seen = client.get("/protected?a=1&b=2").await;
-    assert_eq!(seen.location(), "/loginpage?next=%2Fprotected%3Fa%3D1%26b%3D2");
+    assert_eq!(
+        seen.location(),
+        "/loginpage?next=%2Fprotected%3Fa%3D1%26b%3D2"
+    );
     // An existing query on the login view is kept (checklist 91).
     let client = flask_app!(manager(&store, &Events::default()).login_view("/login?affil=cgnu"));
-    assert_eq!(client.get("/protected").await.location(), "/login?affil=cgnu&next=%2Fprotected");
+    assert_eq!(
+        client.get("/protected").await.location(),
+        "/login?affil=cgnu&next=%2Fprotected"
+    );
 }
 
 #[actix_web::test]
 async fn unauthorized_with_next_in_session() {
     let store = Store::flask();
-    let client = flask_app!(manager(&store, &Events::default()).login_view("/login").next_in_session(true));
+    let client = flask_app!(
+        manager(&store, &Events::default())
+            .login_view("/login")
+            .next_in_session(true)
+    );
     let seen = client.get("/secret").await;
     assert_eq!(seen.status, StatusCode::FOUND);
     assert_eq!(seen.location(), "/login");
@@ -236,17 +282,33 @@ async fn unauthorized_uses_blueprint_login_view() {
             .scope_login_view("/first", Some("/first_login"))
             .scope_login_view("/second", Some("/second_login"))
     );
-    assert_eq!(client.get("/protected").await.location(), "/app_login?next=%2Fprotected");
-    assert_eq!(client.get("/first/protected").await.location(), "/first_login?next=%2Ffirst%2Fprotected");
-    assert_eq!(client.get("/second/protected").await.location(), "/second_login?next=%2Fsecond%2Fprotected");
+    assert_eq!(
+        client.get("/protected").await.location(),
+        "/app_login?next=%2Fprotected"
+    );
+    assert_eq!(
+        client.get("/first/protected").await.location(),
+        "/first_login?next=%2Ffirst%2Fprotected"
+    );
+    assert_eq!(
+        client.get("/second/protected").await.location(),
+        "/second_login?next=%2Fsecond%2Fprotected"
+    );
 }
 
 #[actix_web::test]
 async fn blueprint_login_view_none_answers_401() {
     // P17: a scope whose view is None answers 401 although the app has a login view.
     let store = Store::flask();
-    let client = flask_app!(manager(&store, &Events::default()).login_view("/app_login").scope_login_view("/first", None));
-    assert_eq!(client.get("/first/protected").await.status, StatusCode::UNAUTHORIZED);
+    let client = flask_app!(
+        manager(&store, &Events::default())
+            .login_view("/app_login")
+            .scope_login_view("/first", None)
+    );
+    assert_eq!(
+        client.get("/first/protected").await.status,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(client.get("/protected").await.status, StatusCode::FOUND);
 }
 
@@ -254,7 +316,10 @@ async fn blueprint_login_view_none_answers_401() {
 async fn set_login_view_without_blueprints() {
     let store = Store::flask();
     let client = flask_app!(manager(&store, &Events::default()).login_view("/app_login"));
-    assert_eq!(client.get("/protected").await.location(), "/app_login?next=%2Fprotected");
+    assert_eq!(
+        client.get("/protected").await.location(),
+        "/app_login?next=%2Fprotected"
+    );
 }
 
 #[actix_web::test]
@@ -262,13 +327,32 @@ async fn unauthorized_json_client_gets_401_json() {
     // New: API clients get a JSON 401 rather than a redirect to an HTML form.
     let store = Store::flask();
     let client = flask_app!(manager(&store, &Events::default()).login_view("/login"));
-    let seen = client.send(TestRequest::get().uri("/protected").insert_header(("accept", "application/json"))).await;
+    let seen = client
+        .send(
+            TestRequest::get()
+                .uri("/protected")
+                .insert_header(("accept", "application/json")),
+        )
+        .await;
     assert_eq!(seen.status, StatusCode::UNAUTHORIZED);
     let body: serde_json::Value = serde_json::from_str(&seen.body).unwrap();
     assert_eq!(body["error"], "unauthorized");
-    let seen = client.send(TestRequest::get().uri("/protected").insert_header(("x-requested-with", "XMLHttpRequest"))).await;
+    let seen = client
+        .send(
+            TestRequest::get()
+                .uri("/protected")
+                .insert_header(("x-requested-with", "XMLHttpRequest")),
+        )
+        .await;
     assert_eq!(seen.status, StatusCode::UNAUTHORIZED);
-    assert!(seen.headers.get("content-type").unwrap().to_str().unwrap().starts_with("application/json"));
+    assert!(
+        seen.headers
+            .get("content-type")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
 }
 
 // ---- D. persistence and freshness ----
@@ -310,10 +394,21 @@ async fn stale_login_is_removed_from_the_session() {
     *store.find_nobody.borrow_mut() = true;
     let seen = client.get("/username").await;
     assert_eq!(seen.body, "Anonymous");
-    assert!(seen.cookie("id").is_some(), "the session is rewritten without the login");
+    assert!(
+        seen.cookie("id").is_some(),
+        "the session is rewritten without the login"
+    );
     *store.find_nobody.borrow_mut() = false;
-    assert_eq!(client.body("/username").await, "Anonymous", "the login is gone for good");
-    assert_eq!(client.body("/get-foo").await, "bar", "the app's own keys survive");
+    assert_eq!(
+        client.body("/username").await,
+        "Anonymous",
+        "the login is gone for good"
+    );
+    assert_eq!(
+        client.body("/get-foo").await,
+        "bar",
+        "the app's own keys survive"
+    );
 }
 
 #[actix_web::test]
@@ -343,14 +438,20 @@ async fn needs_refresh_fires_needs_refresh_signal() {
     let events = Events::default();
     let client = flask_app!(manager(&store, &events));
     client.get("/needs-refresh").await;
-    assert_eq!(events.count(|e| matches!(e, LoginEvent::NeedsRefresh { .. })), 1);
+    assert_eq!(
+        events.count(|e| matches!(e, LoginEvent::NeedsRefresh { .. })),
+        1
+    );
 }
 
 #[actix_web::test]
 async fn needs_refresh_aborts_401() {
     let store = Store::flask();
     let client = flask_app!(manager(&store, &Events::default()));
-    assert_eq!(client.get("/needs-refresh").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        client.get("/needs-refresh").await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[actix_web::test]
@@ -365,7 +466,11 @@ async fn redirects_to_refresh_view() {
 #[actix_web::test]
 async fn refresh_with_next_in_session() {
     let store = Store::flask();
-    let client = flask_app!(manager(&store, &Events::default()).refresh_view("/refresh-view").next_in_session(true));
+    let client = flask_app!(
+        manager(&store, &Events::default())
+            .refresh_view("/refresh-view")
+            .next_in_session(true)
+    );
     let seen = client.get("/needs-refresh").await;
     assert_eq!(seen.location(), "/refresh-view");
     assert_eq!(client.body("/next").await, "/needs-refresh");
@@ -377,7 +482,10 @@ async fn user_login_confirmed_signal_fired() {
     let events = Events::default();
     let client = flask_app!(manager(&store, &events));
     client.get("/confirm-login").await;
-    assert_eq!(events.all(), vec![LoginEvent::LoginConfirmed { user_id: None }]);
+    assert_eq!(
+        events.all(),
+        vec![LoginEvent::LoginConfirmed { user_id: None }]
+    );
 }
 
 #[actix_web::test]
@@ -385,7 +493,10 @@ async fn confirm_login_makes_an_unfresh_login_fresh() {
     let store = Store::flask();
     let client = flask_app!(manager(&store, &Events::default()));
     client.get("/login-notch-unfresh").await;
-    assert_eq!(client.get("/fresh-protected").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        client.get("/fresh-protected").await.status,
+        StatusCode::UNAUTHORIZED
+    );
     client.get("/confirm-login").await;
     assert_eq!(client.body("/is-fresh").await, "True");
     assert_eq!(client.body("/fresh-protected").await, "Access Granted");
@@ -401,14 +512,20 @@ async fn session_not_modified() {
     assert_eq!(seen.body, "modified=Unchanged");
     assert!(seen.set_cookies.is_empty(), "{:?}", seen.set_cookies);
     let seen = client.get("/username").await;
-    assert!(seen.set_cookies.is_empty(), "an anonymous request writes no cookie: {:?}", seen.set_cookies);
+    assert!(
+        seen.set_cookies.is_empty(),
+        "an anonymous request writes no cookie: {:?}",
+        seen.set_cookies
+    );
 }
 
 #[actix_web::test]
 async fn not_fresh_not_modified() {
     // L5: an already-unfresh session under basic protection is not rewritten.
     let store = Store::flask();
-    let client = flask_app!(manager(&store, &Events::default()).session_protection(SessionProtection::Basic));
+    let client = flask_app!(
+        manager(&store, &Events::default()).session_protection(SessionProtection::Basic)
+    );
     client.get("/login-notch-unfresh").await;
     let seen = client.get("/username").await;
     assert_eq!(seen.body, "Notch");
@@ -421,7 +538,13 @@ async fn protected_client(
     mode: SessionProtection,
     store: &Store,
     events: &Events,
-) -> Client<impl actix_web::dev::Service<actix_http::Request, Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, Error = actix_web::Error>> {
+) -> Client<
+    impl actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+    >,
+> {
     flask_app!(manager(store, events).session_protection(mode))
 }
 
@@ -476,7 +599,10 @@ async fn session_protection_strong_deletes_session() {
     let seen = client.get("/username").await;
     assert_eq!(seen.body, "Anonymous");
     let remember = seen.cookie("remember").expect("remember cookie cleared");
-    assert_eq!(remember.max_age(), Some(actix_web::cookie::time::Duration::ZERO));
+    assert_eq!(
+        remember.max_age(),
+        Some(actix_web::cookie::time::Duration::ZERO)
+    );
     assert_eq!(client.body("/get-foo").await, "bar");
     assert_eq!(client.body("/username").await, "Anonymous");
 }
@@ -488,7 +614,10 @@ async fn session_protection_strong_fires_signal_user_agent() {
     client.get("/login-notch").await;
     *client.user_agent.borrow_mut() = "different".into();
     client.get("/username").await;
-    assert_eq!(events.count(|e| matches!(e, LoginEvent::SessionProtected { dropped: true, .. })), 1);
+    assert_eq!(
+        events.count(|e| matches!(e, LoginEvent::SessionProtected { dropped: true, .. })),
+        1
+    );
 }
 
 #[actix_web::test]
@@ -511,7 +640,13 @@ async fn session_protection_ignores_peer_port_and_untrusted_forwarded_for() {
     client.get("/login-notch").await;
     *client.peer.borrow_mut() = "127.0.0.1:61000".parse().unwrap();
     assert_eq!(client.body("/username").await, "Notch");
-    let seen = client.send(TestRequest::get().uri("/username").insert_header(("x-forwarded-for", "10.1.1.2"))).await;
+    let seen = client
+        .send(
+            TestRequest::get()
+                .uri("/username")
+                .insert_header(("x-forwarded-for", "10.1.1.2")),
+        )
+        .await;
     assert_eq!(seen.body, "Notch");
     *client.peer.borrow_mut() = "127.0.0.2:61000".parse().unwrap();
     assert_eq!(client.body("/username").await, "Anonymous");
@@ -521,13 +656,32 @@ async fn session_protection_ignores_peer_port_and_untrusted_forwarded_for() {
 async fn login_persists_with_trusted_x_forwarded_for() {
     // 46, 47 and 73 (0.6.3 only), with proxy headers trusted on purpose.
     let (store, events) = (Store::flask(), Events::default());
-    let client = flask_app!(manager(&store, &events).session_protection(SessionProtection::Strong).trust_proxy_headers(true));
+    let client = flask_app!(
+        manager(&store, &events)
+            .session_protection(SessionProtection::Strong)
+            .trust_proxy_headers(true)
+    );
     let xff = |value: &'static str| TestRequest::get().insert_header(("x-forwarded-for", value));
     client.send(xff("10.1.1.1").uri("/login-notch")).await;
-    assert_eq!(client.send(xff("10.1.1.1").uri("/username")).await.body, "Notch");
-    assert_eq!(client.send(xff("10.1.1.1, 10.1.1.2").uri("/username")).await.body, "Notch");
-    assert_eq!(client.send(xff("10.1.1.2").uri("/username")).await.body, "Anonymous");
-    assert_eq!(events.count(|e| matches!(e, LoginEvent::SessionProtected { .. })), 1);
+    assert_eq!(
+        client.send(xff("10.1.1.1").uri("/username")).await.body,
+        "Notch"
+    );
+    assert_eq!(
+        client
+            .send(xff("10.1.1.1, 10.1.1.2").uri("/username"))
+            .await
+            .body,
+        "Notch"
+    );
+    assert_eq!(
+        client.send(xff("10.1.1.2").uri("/username")).await.body,
+        "Anonymous"
+    );
+    assert_eq!(
+        events.count(|e| matches!(e, LoginEvent::SessionProtected { .. })),
+        1
+    );
 }
 
 #[actix_web::test]
@@ -571,7 +725,10 @@ async fn requests_without_accessing_session() {
 async fn login_required_decorator() {
     let store = Store::flask();
     let client = flask_app!(manager(&store, &Events::default()));
-    assert_eq!(client.get("/protected").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        client.get("/protected").await.status,
+        StatusCode::UNAUTHORIZED
+    );
     client.get("/login-notch").await;
     let seen = client.get("/protected").await;
     assert_eq!(seen.status, StatusCode::OK);
@@ -584,18 +741,28 @@ async fn decorators_are_disabled() {
     let client = flask_app!(manager(&store, &Events::default()).disable_guards(true));
     assert_eq!(client.body("/protected").await, "Access Granted");
     assert_eq!(client.body("/fresh-protected").await, "Access Granted");
-    assert_eq!(client.body("/username").await, "Anonymous", "extractors still tell the truth");
+    assert_eq!(
+        client.body("/username").await,
+        "Anonymous",
+        "extractors still tell the truth"
+    );
 }
 
 #[actix_web::test]
 async fn fresh_login_required_decorator() {
     let store = Store::flask();
     let client = flask_app!(manager(&store, &Events::default()));
-    assert_eq!(client.get("/fresh-protected").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        client.get("/fresh-protected").await.status,
+        StatusCode::UNAUTHORIZED
+    );
     client.get("/login-notch-remember").await;
     assert_eq!(client.body("/fresh-protected").await, "Access Granted");
     client.clear_session();
-    assert_eq!(client.get("/fresh-protected").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        client.get("/fresh-protected").await.status,
+        StatusCode::UNAUTHORIZED
+    );
     client.get("/confirm-login").await;
     assert_eq!(client.body("/fresh-protected").await, "Access Granted");
 }
@@ -606,7 +773,10 @@ async fn fresh_login_required_refuses_request_loader_users() {
     let store = Store::flask();
     let client = flask_app!(manager(&store, &Events::default()));
     assert_eq!(client.body("/protected?user_id=1").await, "Access Granted");
-    assert_eq!(client.get("/fresh-protected?user_id=1").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        client.get("/fresh-protected?user_id=1").await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 // ---- I. request loader ----
@@ -627,7 +797,12 @@ async fn user_loaded_from_request_fired() {
     let events = Events::default();
     let client = flask_app!(manager(&store, &events));
     assert_eq!(client.body("/username?user_id=1").await, "Notch");
-    assert_eq!(events.all(), vec![LoginEvent::LoadedFromRequest { user_id: "1".into() }]);
+    assert_eq!(
+        events.all(),
+        vec![LoginEvent::LoadedFromRequest {
+            user_id: "1".into()
+        }]
+    );
 }
 
 #[actix_web::test]
@@ -646,7 +821,15 @@ mod test_helper {
     use super::*;
     use login_runtime::testing::TestRequestLoginExt;
 
-    async fn app_with(mode: SessionProtection) -> Client<impl actix_web::dev::Service<actix_http::Request, Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, Error = actix_web::Error>> {
+    async fn app_with(
+        mode: SessionProtection,
+    ) -> Client<
+        impl actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+            Error = actix_web::Error,
+        >,
+    > {
         let store = Store::flask();
         Client::new(
             test::init_service(
@@ -662,13 +845,24 @@ mod test_helper {
     #[actix_web::test]
     async fn no_args_to_test_client() {
         let client = app_with(SessionProtection::Off).await;
-        assert_eq!(client.send_raw(TestRequest::get().uri("/username").to_request()).await.body, "Anonymous");
+        assert_eq!(
+            client
+                .send_raw(TestRequest::get().uri("/username").to_request())
+                .await
+                .body,
+            "Anonymous"
+        );
     }
 
     #[actix_web::test]
     async fn user_arg_to_test_client() {
         let client = app_with(SessionProtection::Off).await;
-        let req = |path: &str| TestRequest::get().uri(path).login_as(&common::notch()).to_request();
+        let req = |path: &str| {
+            TestRequest::get()
+                .uri(path)
+                .login_as(&common::notch())
+                .to_request()
+        };
         assert_eq!(client.send_raw(req("/username")).await.body, "Notch");
         assert_eq!(client.send_raw(req("/is-fresh")).await.body, "True");
     }
@@ -676,7 +870,13 @@ mod test_helper {
     #[actix_web::test]
     async fn fresh_login_arg_to_test_client() {
         let client = app_with(SessionProtection::Off).await;
-        let req = |path: &str| TestRequest::get().uri(path).login_as(&common::notch()).fresh(false).to_request();
+        let req = |path: &str| {
+            TestRequest::get()
+                .uri(path)
+                .login_as(&common::notch())
+                .fresh(false)
+                .to_request()
+        };
         assert_eq!(client.send_raw(req("/username")).await.body, "Notch");
         assert_eq!(client.send_raw(req("/is-fresh")).await.body, "False");
     }
@@ -685,15 +885,31 @@ mod test_helper {
     async fn session_protection_modes() {
         // Difference (114): the helper stores the identifier of the request it logs in, so
         // protection passes in every mode and freshness is as given.
-        for mode in [SessionProtection::Off, SessionProtection::Basic, SessionProtection::Strong] {
+        for mode in [
+            SessionProtection::Off,
+            SessionProtection::Basic,
+            SessionProtection::Strong,
+        ] {
             let client = app_with(mode).await;
             for fresh in [true, false] {
                 let req = |path: &str| {
-                    TestRequest::get().uri(path).login_as(&common::notch()).fresh(fresh).to_request()
+                    TestRequest::get()
+                        .uri(path)
+                        .login_as(&common::notch())
+                        .fresh(fresh)
+                        .to_request()
                 };
-                assert_eq!(client.send_raw(req("/username")).await.body, "Notch", "{mode:?}");
+                assert_eq!(
+                    client.send_raw(req("/username")).await.body,
+                    "Notch",
+                    "{mode:?}"
+                );
                 let expected = if fresh { "True" } else { "False" };
-                assert_eq!(client.send_raw(req("/is-fresh")).await.body, expected, "{mode:?}");
+                assert_eq!(
+                    client.send_raw(req("/is-fresh")).await.body,
+                    expected,
+                    "{mode:?}"
+                );
             }
         }
     }

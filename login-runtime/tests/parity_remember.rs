@@ -17,8 +17,14 @@ use login_runtime::{LoginEvent, RememberCookie, RememberFormat, SecretKey, Sessi
 fn assert_expires_in(cookie: &actix_web::cookie::Cookie<'_>, expected: Duration) {
     let expires = cookie.expires_datetime().expect("an expiry");
     let wanted = OffsetDateTime::now_utc() + CookieDuration::seconds(expected.as_secs() as i64);
-    assert!((expires - wanted).abs() <= CookieDuration::seconds(10), "expires {expires}, wanted {wanted}");
-    assert_eq!(cookie.max_age(), Some(CookieDuration::seconds(expected.as_secs() as i64)));
+    assert!(
+        (expires - wanted).abs() <= CookieDuration::seconds(10),
+        "expires {expires}, wanted {wanted}"
+    );
+    assert_eq!(
+        cookie.max_age(),
+        Some(CookieDuration::seconds(expected.as_secs() as i64))
+    );
 }
 
 fn is_removal(cookie: Option<&actix_web::cookie::Cookie<'_>>) -> bool {
@@ -41,7 +47,10 @@ async fn remember_me_custom_duration() {
     let store = Store::flask();
     let client = flask_app!(manager(&store, &Events::default()));
     let seen = client.get("/login-notch-remember-custom").await;
-    assert_expires_in(seen.cookie("remember").unwrap(), Duration::from_secs(7 * 3600));
+    assert_expires_in(
+        seen.cookie("remember").unwrap(),
+        Duration::from_secs(7 * 3600),
+    );
     client.clear_session();
     assert_eq!(client.body("/username").await, "Notch");
     assert_eq!(client.body("/is-fresh").await, "False");
@@ -51,14 +60,16 @@ async fn remember_me_custom_duration() {
 #[actix_web::test]
 async fn remember_me_uses_custom_cookie_parameters() {
     let store = Store::flask();
-    let client = flask_app!(manager(&store, &Events::default()).remember_cookie(
-        RememberCookie::default()
-            .name("myname")
-            .duration(Duration::from_secs(2 * 24 * 3600))
-            .path("/mypath")
-            .domain("localhost.local")
-            .secure(false)
-    ));
+    let client = flask_app!(
+        manager(&store, &Events::default()).remember_cookie(
+            RememberCookie::default()
+                .name("myname")
+                .duration(Duration::from_secs(2 * 24 * 3600))
+                .path("/mypath")
+                .domain("localhost.local")
+                .secure(false)
+        )
+    );
     let seen = client.get("/login-notch-remember").await;
     let cookie = seen.cookie("myname").expect("the custom name");
     assert_eq!(cookie.domain(), Some("localhost.local"));
@@ -69,23 +80,39 @@ async fn remember_me_uses_custom_cookie_parameters() {
 #[actix_web::test]
 async fn remember_me_custom_duration_uses_custom_cookie() {
     let store = Store::flask();
-    let client = flask_app!(manager(&store, &Events::default()).remember_cookie(
-        RememberCookie::default().name("remember").duration(Duration::from_secs(172_800)).secure(false)
-    ));
+    let client = flask_app!(
+        manager(&store, &Events::default()).remember_cookie(
+            RememberCookie::default()
+                .name("remember")
+                .duration(Duration::from_secs(172_800))
+                .secure(false)
+        )
+    );
     let seen = client.get("/login-notch-remember-custom").await;
-    assert_expires_in(seen.cookie("remember").unwrap(), Duration::from_secs(7 * 3600));
+    assert_expires_in(
+        seen.cookie("remember").unwrap(),
+        Duration::from_secs(7 * 3600),
+    );
 }
 
 #[actix_web::test]
 async fn remember_me_accepts_duration_as_configured() {
     // 38: the configured duration applies when the login names none.
     let store = Store::flask();
-    let client = flask_app!(manager(&store, &Events::default()).remember_cookie(
-        RememberCookie::default().name("remember").duration(Duration::from_secs(172_800)).secure(false)
-    ));
+    let client = flask_app!(
+        manager(&store, &Events::default()).remember_cookie(
+            RememberCookie::default()
+                .name("remember")
+                .duration(Duration::from_secs(172_800))
+                .secure(false)
+        )
+    );
     let seen = client.get("/login-notch-remember").await;
     assert_eq!(seen.status, StatusCode::OK);
-    assert_expires_in(seen.cookie("remember").unwrap(), Duration::from_secs(172_800));
+    assert_expires_in(
+        seen.cookie("remember").unwrap(),
+        Duration::from_secs(172_800),
+    );
 }
 
 #[actix_web::test]
@@ -110,17 +137,30 @@ async fn remember_me_no_refresh_every_request() {
     client.clear_session();
     let seen = client.get("/username").await;
     assert_eq!(seen.body, "Notch");
-    assert!(seen.cookie("remember").is_none(), "the cookie is not rewritten");
+    assert!(
+        seen.cookie("remember").is_none(),
+        "the cookie is not rewritten"
+    );
     assert!(client.get("/username").await.cookie("remember").is_none());
 }
 
 #[actix_web::test]
 async fn remember_me_refresh_each_request() {
     let store = Store::flask();
-    let client = flask_app!(manager(&store, &Events::default()).remember_cookie(
-        RememberCookie::default().name("remember").refresh_each_request(true).secure(false)
-    ));
-    let first = client.get("/login-notch-remember-custom").await.cookie("remember").unwrap().clone();
+    let client = flask_app!(
+        manager(&store, &Events::default()).remember_cookie(
+            RememberCookie::default()
+                .name("remember")
+                .refresh_each_request(true)
+                .secure(false)
+        )
+    );
+    let first = client
+        .get("/login-notch-remember-custom")
+        .await
+        .cookie("remember")
+        .unwrap()
+        .clone();
     std::thread::sleep(Duration::from_millis(1100));
     // P24: refreshed even when the handler never asks for the user.
     let seen = client.get("/").await;
@@ -138,10 +178,21 @@ async fn remember_me_refresh_each_request() {
 async fn refresh_each_request_only_for_remembered_logins() {
     // Difference (P23, Flask-Login #424/#824): a login without remember-me gets no cookie.
     let store = Store::flask();
-    let client = flask_app!(manager(&store, &Events::default()).remember_cookie(
-        RememberCookie::default().name("remember").refresh_each_request(true).secure(false)
-    ));
-    assert!(client.get("/login-notch").await.cookie("remember").is_none());
+    let client = flask_app!(
+        manager(&store, &Events::default()).remember_cookie(
+            RememberCookie::default()
+                .name("remember")
+                .refresh_each_request(true)
+                .secure(false)
+        )
+    );
+    assert!(
+        client
+            .get("/login-notch")
+            .await
+            .cookie("remember")
+            .is_none()
+    );
     assert!(client.get("/username").await.cookie("remember").is_none());
 }
 
@@ -165,7 +216,12 @@ async fn user_loaded_from_cookie_fired() {
     events.clear();
     client.get("/username").await;
     client.get("/username").await;
-    assert_eq!(events.all(), vec![LoginEvent::LoadedFromCookie { user_id: "1".into() }]);
+    assert_eq!(
+        events.all(),
+        vec![LoginEvent::LoadedFromCookie {
+            user_id: "1".into()
+        }]
+    );
 }
 
 #[actix_web::test]
@@ -210,7 +266,10 @@ async fn invalid_remember_cookie() {
     client.set_cookie("remember", "foo");
     let seen = client.get("/username").await;
     assert_eq!(seen.body, "Anonymous");
-    assert!(is_removal(seen.cookie("remember")), "an invalid cookie is cleared");
+    assert!(
+        is_removal(seen.cookie("remember")),
+        "an invalid cookie is cleared"
+    );
 }
 
 #[actix_web::test]
@@ -232,7 +291,11 @@ async fn valid_cookie_for_a_missing_user_writes_no_session() {
     store.users.borrow_mut().remove("1");
     let seen = client.get("/username").await;
     assert_eq!(seen.body, "Anonymous");
-    assert!(seen.cookie("id").is_none(), "no session is written: {:?}", seen.set_cookies);
+    assert!(
+        seen.cookie("id").is_none(),
+        "no session is written: {:?}",
+        seen.set_cookies
+    );
     assert!(is_removal(seen.cookie("remember")));
 }
 
@@ -246,7 +309,10 @@ async fn session_protection_basic_skips_when_remember_me() {
     *client.user_agent.borrow_mut() = "another browser".into();
     events.clear();
     assert_eq!(client.body("/username").await, "Notch");
-    assert_eq!(events.count(|e| matches!(e, LoginEvent::SessionProtected { .. })), 0);
+    assert_eq!(
+        events.count(|e| matches!(e, LoginEvent::SessionProtected { .. })),
+        0
+    );
 }
 
 #[actix_web::test]
@@ -258,7 +324,10 @@ async fn session_protection_strong_skips_when_remember_me() {
     client.clear_session();
     events.clear();
     assert_eq!(client.body("/username").await, "Notch");
-    assert_eq!(events.count(|e| matches!(e, LoginEvent::SessionProtected { .. })), 0);
+    assert_eq!(
+        events.count(|e| matches!(e, LoginEvent::SessionProtected { .. })),
+        0
+    );
 }
 
 #[actix_web::test]
@@ -266,7 +335,9 @@ async fn strong_protection_keeps_a_login_restored_from_remember_me() {
     // Difference (P1; Flask-Login #248/#685): the restored session stores its identifier, so
     // the next request is still logged in.
     let store = Store::flask();
-    let client = flask_app!(manager(&store, &Events::default()).session_protection(SessionProtection::Strong));
+    let client = flask_app!(
+        manager(&store, &Events::default()).session_protection(SessionProtection::Strong)
+    );
     client.get("/login-notch-remember").await;
     client.clear_session();
     assert_eq!(client.body("/username").await, "Notch");
@@ -319,7 +390,9 @@ async fn any_changed_byte_gets_the_cookie_refused() {
     for index in (0..valid.len()).step_by(7) {
         let mut bytes = valid.clone().into_bytes();
         bytes[index] = if bytes[index] == b'0' { b'1' } else { b'0' };
-        let Ok(tampered) = String::from_utf8(bytes) else { continue };
+        let Ok(tampered) = String::from_utf8(bytes) else {
+            continue;
+        };
         client.jar.borrow_mut().clear();
         client.set_cookie("remember", &tampered);
         assert_eq!(client.body("/username").await, "Anonymous", "byte {index}");
@@ -346,7 +419,10 @@ async fn password_change_logs_out_a_remembered_second_client() {
     phone.clear_session();
     phone.set_cookie("remember", &phone_remember);
     let seen = phone.get("/username").await;
-    assert_eq!(seen.body, "Anonymous", "the old remember cookie is refused too");
+    assert_eq!(
+        seen.body, "Anonymous",
+        "the old remember cookie is refused too"
+    );
     assert!(is_removal(seen.cookie("remember")));
 }
 
@@ -360,18 +436,26 @@ async fn cookie_signed_with_a_rotated_out_key_is_accepted_while_listed_and_re_si
     let old_cookie = before.cookie("remember").unwrap();
 
     let rotated = flask_app!(
-        manager(&store, &Events::default()).secret_key(new_key.clone()).previous_secret_keys([old_key.clone()])
+        manager(&store, &Events::default())
+            .secret_key(new_key.clone())
+            .previous_secret_keys([old_key.clone()])
     );
     rotated.set_cookie("remember", &old_cookie);
     let seen = rotated.get("/username").await;
     assert_eq!(seen.body, "Notch");
-    let resigned = seen.cookie("remember").expect("re-signed with the current key");
+    let resigned = seen
+        .cookie("remember")
+        .expect("re-signed with the current key");
     assert_ne!(resigned.value(), old_cookie);
     let current_only = RememberCodec::new(RememberFormat::Signed, new_key.clone());
-    let token = current_only.decode(resigned.value(), SystemTime::now()).expect("verifies with the new key");
+    let token = current_only
+        .decode(resigned.value(), SystemTime::now())
+        .expect("verifies with the new key");
     assert!(!token.signed_with_previous_key);
     // Same expiry as the original cookie.
-    let original = RememberCodec::new(RememberFormat::Signed, old_key).decode(&old_cookie, SystemTime::now()).unwrap();
+    let original = RememberCodec::new(RememberFormat::Signed, old_key)
+        .decode(&old_cookie, SystemTime::now())
+        .unwrap();
     assert_eq!(token.expires_at, original.expires_at);
 
     // Once the old key is dropped, its cookies are refused.
@@ -396,7 +480,10 @@ mod flask_format {
         let store = Store::flask();
         let client = flask_app!(flask_manager(&store));
         // What Flask-Login's `encode_cookie("1")` writes with this SECRET_KEY.
-        client.set_cookie("remember", &flask::encode_cookie(FLASK_SECRET.as_bytes(), "1"));
+        client.set_cookie(
+            "remember",
+            &flask::encode_cookie(FLASK_SECRET.as_bytes(), "1"),
+        );
         assert_eq!(client.body("/username").await, "Notch");
         assert_eq!(client.body("/is-fresh").await, "False");
     }
@@ -407,8 +494,14 @@ mod flask_format {
         let client = flask_app!(flask_manager(&store));
         let seen = client.get("/login-notch-remember").await;
         let cookie = seen.cookie("remember").unwrap();
-        assert_eq!(cookie.value(), flask::encode_cookie(FLASK_SECRET.as_bytes(), "1"));
-        assert_eq!(flask::decode_cookie(FLASK_SECRET.as_bytes(), cookie.value()).as_deref(), Some("1"));
+        assert_eq!(
+            cookie.value(),
+            flask::encode_cookie(FLASK_SECRET.as_bytes(), "1")
+        );
+        assert_eq!(
+            flask::decode_cookie(FLASK_SECRET.as_bytes(), cookie.value()).as_deref(),
+            Some("1")
+        );
     }
 
     #[actix_web::test]
@@ -418,7 +511,10 @@ mod flask_format {
         let forged = flask::encode_cookie(b"some other secret key of the same length......", "1");
         client.set_cookie("remember", &forged);
         assert_eq!(client.body("/username").await, "Anonymous");
-        client.set_cookie("remember", &flask::encode_cookie(FLASK_SECRET.as_bytes(), "1").replace("1|", "2|"));
+        client.set_cookie(
+            "remember",
+            &flask::encode_cookie(FLASK_SECRET.as_bytes(), "1").replace("1|", "2|"),
+        );
         assert_eq!(client.body("/username").await, "Anonymous");
     }
 
@@ -436,7 +532,10 @@ mod flask_format {
         client.set_cookie("remember", &signed);
         assert_eq!(client.body("/username").await, "Anonymous");
         let client = flask_app!(manager(&store, &Events::default()).secret_key(key));
-        client.set_cookie("remember", &flask::encode_cookie(FLASK_SECRET.as_bytes(), "1"));
+        client.set_cookie(
+            "remember",
+            &flask::encode_cookie(FLASK_SECRET.as_bytes(), "1"),
+        );
         assert_eq!(client.body("/username").await, "Anonymous");
     }
 }

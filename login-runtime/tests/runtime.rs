@@ -5,7 +5,6 @@
 
 mod common;
 
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
@@ -13,7 +12,9 @@ use actix_session::SessionExt;
 use actix_web::http::StatusCode;
 use actix_web::test::{self, TestRequest};
 use actix_web::{App, HttpRequest, HttpResponse, get, post, web};
-use actix_web_flash_messages::{FlashMessagesFramework, IncomingFlashMessages, storage::CookieMessageStore};
+use actix_web_flash_messages::{
+    FlashMessagesFramework, IncomingFlashMessages, storage::CookieMessageStore,
+};
 use common::{Client, Events, Store, User, manager, notch};
 use login_runtime::{
     AuthUser, CurrentUser, FlashLevel, Login, LoginOptions, MaybeUser, UserLoader, login_required,
@@ -59,7 +60,11 @@ impl Write for Logs {
 #[login_required]
 #[get("/dashboard")]
 async fn dashboard(user: CurrentUser<User>, again: MaybeUser<User>) -> String {
-    format!("{} {}", user.name, again.get().map_or("?", |u| u.name.as_str()))
+    format!(
+        "{} {}",
+        user.name,
+        again.get().map_or("?", |u| u.name.as_str())
+    )
 }
 
 #[derive(serde::Deserialize)]
@@ -99,13 +104,20 @@ async fn loader_runs_once_per_request_for_a_guard_and_two_extractors() {
     let seen = client.get("/dashboard").await;
     assert_eq!(seen.status, StatusCode::OK);
     assert_eq!(seen.body, "Notch Notch");
-    assert_eq!(store.loads(), before + 1, "guard, CurrentUser and MaybeUser share one load");
+    assert_eq!(
+        store.loads(),
+        before + 1,
+        "guard, CurrentUser and MaybeUser share one load"
+    );
 }
 
 #[actix_web::test]
 async fn anonymous_post_with_malformed_json_gets_unauthorized_not_400() {
     let store = Store::flask();
-    let client = app!(manager(&store, &Events::default()).login_view("/login"), create_item);
+    let client = app!(
+        manager(&store, &Events::default()).login_view("/login"),
+        create_item
+    );
     let bad_json = || {
         TestRequest::post()
             .uri("/items")
@@ -117,8 +129,13 @@ async fn anonymous_post_with_malformed_json_gets_unauthorized_not_400() {
     assert_eq!(seen.location(), "/login?next=%2Fitems");
     // Once logged in, the body is checked as actix checks it.
     client.get("/login-notch").await;
-    assert_eq!(client.send(bad_json()).await.status, StatusCode::BAD_REQUEST);
-    let good = TestRequest::post().uri("/items").set_json(serde_json::json!({"name": "x"}));
+    assert_eq!(
+        client.send(bad_json()).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let good = TestRequest::post()
+        .uri("/items")
+        .set_json(serde_json::json!({"name": "x"}));
     assert_eq!(client.send(good).await.status, StatusCode::CREATED);
 }
 
@@ -128,29 +145,53 @@ async fn login_manager_without_session_middleware_is_a_500_naming_it() {
     let store = Store::flask();
     let client = Client::new(
         test::init_service(
-            App::new().configure(common::routes).service(dashboard).wrap(manager(&store, &Events::default())),
+            App::new()
+                .configure(common::routes)
+                .service(dashboard)
+                .wrap(manager(&store, &Events::default())),
         )
         .await,
     );
     for path in ["/login-notch", "/username", "/dashboard", "/protected"] {
         let seen = client.get(path).await;
         assert_eq!(seen.status, StatusCode::INTERNAL_SERVER_ERROR, "{path}");
-        assert!(!seen.body.contains("SessionMiddleware"), "details stay in the log");
+        assert!(
+            !seen.body.contains("SessionMiddleware"),
+            "details stay in the log"
+        );
     }
-    assert!(logs.text().contains("wrap `LoginManager` inside `SessionMiddleware`"), "{}", logs.text());
+    assert!(
+        logs.text()
+            .contains("wrap `LoginManager` inside `SessionMiddleware`"),
+        "{}",
+        logs.text()
+    );
 }
 
 #[actix_web::test]
 async fn guard_without_login_manager_is_a_500_naming_it() {
     let logs = Logs::capture();
     let client = Client::new(
-        test::init_service(App::new().configure(common::routes).service(dashboard).wrap(common::session_middleware()))
-            .await,
+        test::init_service(
+            App::new()
+                .configure(common::routes)
+                .service(dashboard)
+                .wrap(common::session_middleware()),
+        )
+        .await,
     );
     for path in ["/dashboard", "/protected", "/username", "/login-notch"] {
-        assert_eq!(client.get(path).await.status, StatusCode::INTERNAL_SERVER_ERROR, "{path}");
+        assert_eq!(
+            client.get(path).await.status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{path}"
+        );
     }
-    assert!(logs.text().contains(".wrap(LoginManager::new(loader))"), "{}", logs.text());
+    assert!(
+        logs.text().contains(".wrap(LoginManager::new(loader))"),
+        "{}",
+        logs.text()
+    );
 }
 
 #[actix_web::test]
@@ -164,9 +205,18 @@ async fn loader_error_is_a_clean_500_and_the_session_is_untouched() {
     for path in ["/username", "/protected"] {
         let seen = client.get(path).await;
         assert_eq!(seen.status, StatusCode::INTERNAL_SERVER_ERROR, "{path}");
-        assert!(seen.set_cookies.is_empty(), "nothing is written: {:?}", seen.set_cookies);
+        assert!(
+            seen.set_cookies.is_empty(),
+            "nothing is written: {:?}",
+            seen.set_cookies
+        );
     }
-    assert!(logs.text().contains("the user loader failed: database is down"), "{}", logs.text());
+    assert!(
+        logs.text()
+            .contains("the user loader failed: database is down"),
+        "{}",
+        logs.text()
+    );
     *store.fail.borrow_mut() = false;
     assert_eq!(client.body("/username").await, "Notch");
     assert_eq!(client.body("/get-foo").await, "bar");
@@ -202,7 +252,11 @@ async fn malformed_or_empty_id_in_the_session_is_anonymous() {
                     "/plant/{value}",
                     web::get().to(|req: HttpRequest, value: web::Path<String>| async move {
                         let value = value.into_inner();
-                        let value = if value == "empty" { String::new() } else { value };
+                        let value = if value == "empty" {
+                            String::new()
+                        } else {
+                            value
+                        };
                         req.get_session().insert("_user_id", value).unwrap();
                         req.get_session().insert("_fresh", true).unwrap();
                         ""
@@ -219,17 +273,26 @@ async fn malformed_or_empty_id_in_the_session_is_anonymous() {
                 .route(
                     "/who",
                     web::get().to(|user: MaybeUser<NumericUser>| async move {
-                        user.get().map_or_else(|| "Anonymous".to_owned(), |u| u.0.to_string())
+                        user.get()
+                            .map_or_else(|| "Anonymous".to_owned(), |u| u.0.to_string())
                     }),
                 )
-                .wrap(login_runtime::LoginManager::new(NumericUsers).session_protection(login_runtime::SessionProtection::Off))
+                .wrap(
+                    login_runtime::LoginManager::new(NumericUsers)
+                        .session_protection(login_runtime::SessionProtection::Off),
+                )
                 .wrap(common::session_middleware()),
         )
         .await,
     );
     client.get("/plant/7").await;
     assert_eq!(client.body("/who").await, "7");
-    for planted in ["/plant/not-a-number", "/plant/empty", "/plant/99999999999999999999", "/plant-number"] {
+    for planted in [
+        "/plant/not-a-number",
+        "/plant/empty",
+        "/plant/99999999999999999999",
+        "/plant-number",
+    ] {
         client.get(planted).await;
         let seen = client.get("/who").await;
         assert_eq!(seen.status, StatusCode::OK, "{planted}");
@@ -245,14 +308,22 @@ async fn extractor_for_another_user_type_is_a_500_naming_both() {
         test::init_service(
             App::new()
                 .configure(common::routes)
-                .route("/numeric", web::get().to(|user: MaybeUser<NumericUser>| async move { user.is_anonymous().to_string() }))
+                .route(
+                    "/numeric",
+                    web::get().to(|user: MaybeUser<NumericUser>| async move {
+                        user.is_anonymous().to_string()
+                    }),
+                )
                 .wrap(manager(&store, &Events::default()))
                 .wrap(common::session_middleware()),
         )
         .await,
     );
     client.get("/login-notch").await;
-    assert_eq!(client.get("/numeric").await.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        client.get("/numeric").await.status,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
     assert!(logs.text().contains("NumericUser"), "{}", logs.text());
 }
 
@@ -266,7 +337,12 @@ async fn remember_me_with_invalid_custom_duration_returns_500_response() {
                 .route(
                     "/login-forever",
                     web::get().to(|login: Login<User>| async move {
-                        login.login_with(&notch(), LoginOptions::new().remember(true).duration(std::time::Duration::MAX))?;
+                        login.login_with(
+                            &notch(),
+                            LoginOptions::new()
+                                .remember(true)
+                                .duration(std::time::Duration::MAX),
+                        )?;
                         Ok::<_, actix_web::Error>("True")
                     }),
                 )
@@ -281,11 +357,16 @@ async fn remember_me_with_invalid_custom_duration_returns_500_response() {
 }
 
 fn flash_framework() -> FlashMessagesFramework {
-    FlashMessagesFramework::builder(CookieMessageStore::builder(common::session_key()).build()).build()
+    FlashMessagesFramework::builder(CookieMessageStore::builder(common::session_key()).build())
+        .build()
 }
 
 async fn login_page(messages: IncomingFlashMessages) -> String {
-    messages.iter().map(|m| format!("{:?}:{}", m.level(), m.content())).collect::<Vec<_>>().join("|")
+    messages
+        .iter()
+        .map(|m| format!("{:?}:{}", m.level(), m.content()))
+        .collect::<Vec<_>>()
+        .join("|")
 }
 
 macro_rules! flash_app {
@@ -308,17 +389,27 @@ macro_rules! flash_app {
 #[actix_web::test]
 async fn unauthorized_flashes_message_with_login_view() {
     let store = Store::flask();
-    let client = flash_app!(manager(&store, &Events::default()).login_view("/login").login_message(Some("Log in!"), FlashLevel::Warning));
+    let client = flash_app!(
+        manager(&store, &Events::default())
+            .login_view("/login")
+            .login_message(Some("Log in!"), FlashLevel::Warning)
+    );
     assert_eq!(client.get("/protected").await.status, StatusCode::FOUND);
     assert_eq!(client.body("/login").await, "warning:Log in!");
-    assert_eq!(client.body("/login").await, "", "a flashed message is shown once");
+    assert_eq!(
+        client.body("/login").await,
+        "",
+        "a flashed message is shown once"
+    );
 }
 
 #[actix_web::test]
 async fn needs_refresh_fires_flash_when_redirect_to_refresh_view() {
     let store = Store::flask();
     let client = flash_app!(
-        manager(&store, &Events::default()).refresh_view("/refresh").needs_refresh_message(Some("Refresh"), FlashLevel::Info)
+        manager(&store, &Events::default())
+            .refresh_view("/refresh")
+            .needs_refresh_message(Some("Refresh"), FlashLevel::Info)
     );
     client.get("/login-notch-unfresh").await;
     let seen = client.get("/fresh-protected").await;
@@ -330,10 +421,18 @@ async fn needs_refresh_fires_flash_when_redirect_to_refresh_view() {
 async fn no_login_message_flashes_nothing() {
     // P16: `None` (or "") flashes nothing.
     let store = Store::flask();
-    let client = flash_app!(manager(&store, &Events::default()).login_view("/login").login_message(None, FlashLevel::Info));
+    let client = flash_app!(
+        manager(&store, &Events::default())
+            .login_view("/login")
+            .login_message(None, FlashLevel::Info)
+    );
     client.get("/protected").await;
     assert_eq!(client.body("/login").await, "");
-    let client = flash_app!(manager(&store, &Events::default()).login_view("/login").login_message(Some(""), FlashLevel::Info));
+    let client = flash_app!(
+        manager(&store, &Events::default())
+            .login_view("/login")
+            .login_message(Some(""), FlashLevel::Info)
+    );
     client.get("/protected").await;
     assert_eq!(client.body("/login").await, "");
 }
@@ -343,7 +442,10 @@ async fn default_login_message_is_flashed() {
     let store = Store::flask();
     let client = flash_app!(manager(&store, &Events::default()).login_view("/login"));
     client.get("/protected").await;
-    assert_eq!(client.body("/login").await, "info:Please log in to access this page.");
+    assert_eq!(
+        client.body("/login").await,
+        "info:Please log in to access this page."
+    );
 }
 
 #[actix_web::test]
@@ -365,9 +467,18 @@ async fn events_are_traced_with_the_user_id_and_no_secret() {
     client.get("/logout").await;
     let text = logs.text();
     assert!(text.contains("event=\"logged_in\" user_id=佐藤"), "{text}");
-    assert!(text.contains("event=\"logged_out\" user_id=Some(\"佐藤\")"), "{text}");
-    assert!(!text.contains(&remember), "the remember cookie never reaches the log");
-    assert!(!text.contains("hash-of-Müller"), "the session hash never reaches the log");
+    assert!(
+        text.contains("event=\"logged_out\" user_id=Some(\"佐藤\")"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&remember),
+        "the remember cookie never reaches the log"
+    );
+    assert!(
+        !text.contains("hash-of-Müller"),
+        "the session hash never reaches the log"
+    );
 }
 
 #[actix_web::test]
@@ -378,16 +489,31 @@ async fn login_without_remember_clears_an_earlier_remember_cookie() {
     client.get("/login-notch-remember").await;
     let seen = client.get("/login-notch").await;
     let cookie = seen.cookie("remember").expect("cleared");
-    assert_eq!(cookie.max_age(), Some(actix_web::cookie::time::Duration::ZERO));
+    assert_eq!(
+        cookie.max_age(),
+        Some(actix_web::cookie::time::Duration::ZERO)
+    );
 }
 
 #[actix_web::test]
 async fn query_next_is_validated() {
     let store = Store::flask();
     let client = app!(manager(&store, &Events::default()));
-    assert_eq!(client.body("/next?next=%2Fprofile%3Ftab%3D2").await, "/profile?tab=2");
-    for hostile in ["%2F%2Fevil.com", "https%3A%2F%2Fevil.com", "%2F%5Cevil.com", "javascript%3Aalert(1)"] {
-        assert_eq!(client.body(&format!("/next?next={hostile}")).await, "", "{hostile}");
+    assert_eq!(
+        client.body("/next?next=%2Fprofile%3Ftab%3D2").await,
+        "/profile?tab=2"
+    );
+    for hostile in [
+        "%2F%2Fevil.com",
+        "https%3A%2F%2Fevil.com",
+        "%2F%5Cevil.com",
+        "javascript%3Aalert(1)",
+    ] {
+        assert_eq!(
+            client.body(&format!("/next?next={hostile}")).await,
+            "",
+            "{hostile}"
+        );
     }
 }
 
@@ -397,14 +523,28 @@ mod redis {
     use actix_session::SessionMiddleware;
     use actix_session::storage::RedisSessionStore;
 
-    async fn redis_client(store: &Store) -> Client<impl actix_web::dev::Service<actix_http::Request, Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, Error = actix_web::Error>> {
-        let redis = RedisSessionStore::new("redis://127.0.0.1:6379").await.expect("Redis on 127.0.0.1:6379");
+    async fn redis_client(
+        store: &Store,
+    ) -> Client<
+        impl actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+            Error = actix_web::Error,
+        >,
+    > {
+        let redis = RedisSessionStore::new("redis://127.0.0.1:6379")
+            .await
+            .expect("Redis on 127.0.0.1:6379");
         Client::new(
             test::init_service(
                 App::new()
                     .configure(common::routes)
                     .wrap(manager(store, &Events::default()))
-                    .wrap(SessionMiddleware::builder(redis, common::session_key()).cookie_secure(false).build()),
+                    .wrap(
+                        SessionMiddleware::builder(redis, common::session_key())
+                            .cookie_secure(false)
+                            .build(),
+                    ),
             )
             .await,
         )
@@ -420,7 +560,11 @@ mod redis {
         client.get("/login-notch").await;
         let logged_in = client.cookie("id").expect("a session after login");
         assert_ne!(planted, logged_in, "login renews the session id (fixation)");
-        assert_eq!(client.body("/get-foo").await, "bar", "the app's data moves to the new id");
+        assert_eq!(
+            client.body("/get-foo").await,
+            "bar",
+            "the app's data moves to the new id"
+        );
 
         // The pre-login id is worth nothing to whoever planted it.
         let attacker = redis_client(&store).await;
@@ -449,4 +593,3 @@ mod redis {
         assert_eq!(second.body("/username").await, "Notch");
     }
 }
-

@@ -46,7 +46,12 @@ impl AuthUser for User {
 }
 
 pub fn user(name: &str, id: &str, active: bool) -> User {
-    User { name: name.to_owned(), id: id.to_owned(), active, password_hash: format!("hash-of-{name}") }
+    User {
+        name: name.to_owned(),
+        id: id.to_owned(),
+        active,
+        password_hash: format!("hash-of-{name}"),
+    }
 }
 
 pub fn notch() -> User {
@@ -77,7 +82,10 @@ pub struct Store {
 
 impl Store {
     pub fn flask() -> Store {
-        let store = Store { request_loader: true, ..Store::default() };
+        let store = Store {
+            request_loader: true,
+            ..Store::default()
+        };
         for user in [notch(), steve(), creeper(), germanjapanese()] {
             store.users.borrow_mut().insert(user.id.clone(), user);
         }
@@ -128,7 +136,11 @@ pub struct Events(pub Rc<RefCell<Vec<LoginEvent>>>);
 
 impl Events {
     pub fn count(&self, matches: impl Fn(&LoginEvent) -> bool) -> usize {
-        self.0.borrow().iter().filter(|event| matches(event)).count()
+        self.0
+            .borrow()
+            .iter()
+            .filter(|event| matches(event))
+            .count()
     }
     pub fn clear(&self) {
         self.0.borrow_mut().clear();
@@ -174,11 +186,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(|| async { "Welcome!" }))
         .route(
             "/secret",
-            web::get().to(|login: Login<User>| async move { Err::<String, _>(login.unauthorized()) }),
+            web::get()
+                .to(|login: Login<User>| async move { Err::<String, _>(login.unauthorized()) }),
         )
         .route(
             "/needs-refresh",
-            web::get().to(|login: Login<User>| async move { Err::<String, _>(login.needs_refresh()) }),
+            web::get()
+                .to(|login: Login<User>| async move { Err::<String, _>(login.needs_refresh()) }),
         )
         .route(
             "/login-notch",
@@ -199,7 +213,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/login-notch-remember-custom",
             web::get().to(|login: Login<User>| async move {
-                let options = LoginOptions::new().remember(true).duration(Duration::from_secs(7 * 3600));
+                let options = LoginOptions::new()
+                    .remember(true)
+                    .duration(Duration::from_secs(7 * 3600));
                 text(login.login_with(&notch(), options))
             }),
         )
@@ -229,7 +245,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/username",
             web::get().to(|user: MaybeUser<User>| async move {
-                user.get().map_or_else(|| "Anonymous".to_owned(), |user| user.name.clone())
+                user.get()
+                    .map_or_else(|| "Anonymous".to_owned(), |user| user.name.clone())
             }),
         )
         .route(
@@ -238,7 +255,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 user.get().map_or_else(String::new, |user| user.id.clone())
             }),
         )
-        .route("/is-fresh", web::get().to(|login: Login<User>| async move { text(login.is_fresh()) }))
+        .route(
+            "/is-fresh",
+            web::get().to(|login: Login<User>| async move { text(login.is_fresh()) }),
+        )
         .route(
             "/is-remembered",
             web::get().to(|login: Login<User>| async move { text(Ok(login.is_remembered())) }),
@@ -266,7 +286,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/get-foo",
             web::get().to(|req: HttpRequest| async move {
-                req.get_session().get::<String>("foo").unwrap().unwrap_or_default()
+                req.get_session()
+                    .get::<String>("foo")
+                    .unwrap()
+                    .unwrap_or_default()
             }),
         )
         .route("/protected", web::route().to(guarded(false)))
@@ -282,10 +305,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// A handler guarded the way `#[login_required]` / `#[fresh_login_required]` expand.
 pub fn guarded(
     fresh: bool,
-) -> impl Fn(HttpRequest) -> std::pin::Pin<Box<dyn Future<Output = actix_web::Result<&'static str>>>> + Clone + 'static {
+) -> impl Fn(HttpRequest) -> std::pin::Pin<Box<dyn Future<Output = actix_web::Result<&'static str>>>>
++ Clone
++ 'static {
     move |req: HttpRequest| {
         Box::pin(async move {
-            guard(&req, GuardSpec { fresh, login_view: None, refresh_view: None }).await?;
+            guard(
+                &req,
+                GuardSpec {
+                    fresh,
+                    login_view: None,
+                    refresh_view: None,
+                },
+            )
+            .await?;
             Ok("Access Granted")
         })
     }
@@ -302,7 +335,10 @@ pub struct Seen {
 
 impl Seen {
     pub fn location(&self) -> &str {
-        self.headers.get("location").and_then(|v| v.to_str().ok()).unwrap_or("")
+        self.headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
     pub fn cookie(&self, name: &str) -> Option<&Cookie<'static>> {
         self.set_cookies.iter().find(|cookie| cookie.name() == name)
@@ -345,41 +381,62 @@ where
             .peer_addr(*self.peer.borrow());
         // Cookies go back exactly as they were set, as a browser sends them (`TestRequest::cookie`
         // would percent-encode them).
-        let jar = self.jar.borrow();
-        if !jar.is_empty() {
-            let header = jar.iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join("; ");
-            req = req.insert_header(("cookie", header));
+        let cookies: Vec<String> = self
+            .jar
+            .borrow()
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        if !cookies.is_empty() {
+            req = req.insert_header(("cookie", cookies.join("; ")));
         }
-        drop(jar);
         self.send_raw(req.to_request()).await
     }
 
     pub async fn send_raw(&self, req: Request) -> Seen {
-        let (status, headers, set_cookies, body) = match test::try_call_service(&self.app, req).await {
-            Ok(res) => {
-                let set_cookies: Vec<Cookie<'static>> = res
-                    .headers()
-                    .get_all("set-cookie")
-                    .filter_map(|value| Cookie::parse(value.to_str().ok()?.to_owned()).ok())
-                    .collect();
-                let status = res.status();
-                let headers = res.headers().clone();
-                let body = test::read_body(res).await;
-                (status, headers, set_cookies, String::from_utf8_lossy(&body).into_owned())
-            }
-            Err(error) => {
-                let res = error.error_response();
-                (res.status(), res.headers().clone(), Vec::new(), String::new())
-            }
-        };
+        let (status, headers, set_cookies, body) =
+            match test::try_call_service(&self.app, req).await {
+                Ok(res) => {
+                    let set_cookies: Vec<Cookie<'static>> = res
+                        .headers()
+                        .get_all("set-cookie")
+                        .filter_map(|value| Cookie::parse(value.to_str().ok()?.to_owned()).ok())
+                        .collect();
+                    let status = res.status();
+                    let headers = res.headers().clone();
+                    let body = test::read_body(res).await;
+                    (
+                        status,
+                        headers,
+                        set_cookies,
+                        String::from_utf8_lossy(&body).into_owned(),
+                    )
+                }
+                Err(error) => {
+                    let res = error.error_response();
+                    (
+                        res.status(),
+                        res.headers().clone(),
+                        Vec::new(),
+                        String::new(),
+                    )
+                }
+            };
         for cookie in &set_cookies {
             if cookie.max_age() == Some(actix_web::cookie::time::Duration::ZERO) {
                 self.jar.borrow_mut().remove(cookie.name());
             } else {
-                self.jar.borrow_mut().insert(cookie.name().to_owned(), cookie.value().to_owned());
+                self.jar
+                    .borrow_mut()
+                    .insert(cookie.name().to_owned(), cookie.value().to_owned());
             }
         }
-        Seen { status, headers, set_cookies, body }
+        Seen {
+            status,
+            headers,
+            set_cookies,
+            body,
+        }
     }
 
     /// Wipes the session cookie, as if the browser had been closed; the remember cookie stays.
@@ -388,7 +445,9 @@ where
     }
 
     pub fn set_cookie(&self, name: &str, value: &str) {
-        self.jar.borrow_mut().insert(name.to_owned(), value.to_owned());
+        self.jar
+            .borrow_mut()
+            .insert(name.to_owned(), value.to_owned());
     }
 
     pub fn cookie(&self, name: &str) -> Option<String> {
@@ -411,4 +470,3 @@ macro_rules! flask_app {
         )
     };
 }
-
