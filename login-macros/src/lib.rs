@@ -12,9 +12,11 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod auth_user;
+mod bounds;
 mod display;
 mod errors;
 mod guard;
+mod respan;
 
 use proc_macro::TokenStream;
 

@@ -9,13 +9,16 @@
 
 use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote};
+use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{FnArg, GenericParam, LitStr, ReturnType, WherePredicate, parse_quote_spanned};
+use syn::{FnArg, GenericParam, LitStr, ReturnType, Token, TypeParamBound, parse_quote_spanned};
 
 use super::Kind;
 use super::ast::Handler;
 use super::attr::GuardArgs;
+use crate::bounds::add_bounds;
 use crate::errors::Errors;
+use crate::respan::generated_at;
 
 /// The rewritten handler.
 pub(crate) fn guarded(kind: Kind, args: &GuardArgs, handler: &Handler) -> TokenStream {
@@ -42,12 +45,12 @@ pub(crate) fn guarded(kind: Kind, args: &GuardArgs, handler: &Handler) -> TokenS
     // type that is not one is reported on that parameter, and generic parameters get the
     // bound the tuple extraction needs.
     let mut generics = sig.generics.clone();
-    let predicates = &mut generics.make_where_clause().predicates;
     for ty in &params {
-        let predicate: WherePredicate = parse_quote_spanned! {ty.span()=>
-            #ty: ::login_runtime::__private::actix_web::FromRequest + 'static
+        let span = generated_at(ty.span());
+        let bounds: Punctuated<TypeParamBound, Token![+]> = parse_quote_spanned! {span=>
+            ::login_runtime::__private::actix_web::FromRequest + 'static
         };
-        predicates.push(predicate);
+        add_bounds(&mut generics, ty, bounds);
     }
     let where_clause = &generics.where_clause;
     let params_generics = &generics.params;
@@ -267,6 +270,26 @@ mod tests {
         );
         assert!(
             out.contains("__login_handler :: < T , N > (__login_arg0)"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn bare_type_parameters_are_bounded_where_the_user_bounds_them() {
+        let out = expand(
+            Kind::Login,
+            quote!(),
+            quote! { async fn index<A: Debug, B, C>(a: A, b: B, c: C) -> String where C: Debug { todo!() } },
+        );
+        let extractor = ":: login_runtime :: __private :: actix_web :: FromRequest + 'static";
+        assert!(
+            out.contains(&format!(
+                "< A : Debug + {extractor} , B : {extractor} , C >"
+            )),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!("where C : Debug + {extractor}")),
             "{out}"
         );
     }

@@ -1,0 +1,52 @@
+//! Adding bounds to a user's generics without tripping lints in the user's crate.
+
+use quote::ToTokens;
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Generics, Token, Type, TypeParamBound, WherePredicate, parse_quote_spanned};
+
+use crate::respan::{as_generated, generated_at};
+
+/// Adds `bounds` on `ty` where the user already bounds it (a where-clause predicate, or a
+/// type parameter's inline bounds), else as a new predicate: one type bounded in two places
+/// would trip clippy's `multiple_bound_locations` or `type_repetition_in_bounds` in the
+/// user's crate.
+pub(crate) fn add_bounds(
+    generics: &mut Generics,
+    ty: &Type,
+    bounds: Punctuated<TypeParamBound, Token![+]>,
+) {
+    let written = ty.to_token_stream().to_string();
+    let same_type = |other: &Type| other.to_token_stream().to_string() == written;
+    if let Some(clause) = &mut generics.where_clause {
+        let existing = clause
+            .predicates
+            .iter_mut()
+            .find_map(|predicate| match predicate {
+                WherePredicate::Type(predicate) if same_type(&predicate.bounded_ty) => {
+                    Some(predicate)
+                }
+                _ => None,
+            });
+        if let Some(predicate) = existing {
+            predicate.bounds.extend(bounds);
+            return;
+        }
+    }
+    let param = match ty {
+        Type::Path(path) if path.qself.is_none() => path.path.get_ident().and_then(|ident| {
+            generics
+                .type_params_mut()
+                .find(|param| param.ident == *ident)
+        }),
+        _ => None,
+    };
+    if let Some(param) = param {
+        param.bounds.extend(bounds);
+    } else {
+        let generated_ty = as_generated(ty);
+        let span = generated_at(ty.span());
+        let predicate: WherePredicate = parse_quote_spanned!(span=> #generated_ty: #bounds);
+        generics.make_where_clause().predicates.push(predicate);
+    }
+}

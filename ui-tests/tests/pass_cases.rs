@@ -1,0 +1,32 @@
+//! The `pass/` cases again, as modules of one test crate, so that
+//! `cargo clippy -p ui-tests --all-targets -- -D warnings` lints what the macros generate in
+//! them with `clippy::pedantic` on (trybuild compiles them with rustc only), and so their
+//! `main`s run under plain `cargo test` too. A lint firing on generated code would fail
+//! that clippy run: nothing may leak from the expansions into a strict user crate.
+#![warn(clippy::pedantic)]
+
+#[path = "pass/deny-warnings.rs"]
+pub mod deny_warnings;
+#[path = "pass/derive-auth-user.rs"]
+pub mod derive_auth_user;
+#[path = "pass/generic-handler.rs"]
+pub mod generic_handler;
+#[path = "pass/get-above-and-below.rs"]
+pub mod get_above_and_below;
+#[path = "pass/renamed-actix-web.rs"]
+pub mod renamed_actix_web;
+#[path = "pass/resource-to.rs"]
+pub mod resource_to;
+#[path = "pass/route-and-routes.rs"]
+pub mod route_and_routes;
+
+#[test]
+fn pass_cases_run() {
+    derive_auth_user::main();
+    deny_warnings::main();
+    generic_handler::main();
+    get_above_and_below::main();
+    renamed_actix_web::main();
+    resource_to::main();
+    route_and_routes::main();
+}

@@ -1,0 +1,9 @@
+use login_runtime::AuthUser;
+
+#[derive(AuthUser)]
+struct User {
+    user_id: u64,
+    name: String,
+}
+
+fn main() {}
