@@ -148,10 +148,9 @@ async fn fails(fail: web::Path<bool>) -> Result<&'static str, actix_web::Error> 
 }
 
 #[login_required]
-async fn generic<T: serde::de::DeserializeOwned + 'static>(body: web::Json<T>) -> String
-where
-    T: std::fmt::Debug,
-{
+async fn generic<T: serde::de::DeserializeOwned + std::fmt::Debug + 'static>(
+    body: web::Json<T>,
+) -> String {
     format!("{:?}", body.into_inner())
 }
 
