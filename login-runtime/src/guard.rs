@@ -116,8 +116,9 @@ fn redirect_to_view(
     if let Some(message) = message {
         flash(req, message);
     }
-    let next = crate::next::make_next_param(view, &current_url(req));
+    let current = current_url(req);
     let location = if config.next_in_session {
+        let next = crate::next::make_next_param(view, &current);
         match state
             .session(req)
             .and_then(|session| put(&session, NEXT, &next))
@@ -126,13 +127,12 @@ fn redirect_to_view(
             Err(error) => return error.into(),
         }
     } else {
-        let location = crate::next::login_url(view, Some(&next), "next");
-        match &config.force_host {
-            Some(host) if location.starts_with('/') && !location.starts_with("//") => {
-                format!("//{host}{location}")
-            }
-            _ => location,
-        }
+        crate::next::login_url_with_forced_host(
+            view,
+            Some(&current),
+            "next",
+            config.force_host.as_deref(),
+        )
     };
     respond(
         HttpResponse::Found()

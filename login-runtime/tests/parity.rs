@@ -914,3 +914,155 @@ mod test_helper {
         }
     }
 }
+
+// ---- I. LoginViaRequestTestCase: no session loader in use, the request loader decides ----
+
+#[actix_web::test]
+async fn login_via_request_defaults_anonymous_and_refuses_guarded_handlers() {
+    // 84, 85, 87: with only the request loader, a guard answers 401 until `?user_id` names a user.
+    let store = Store::flask();
+    let client = flask_app!(manager(&store, &Events::default()));
+    assert_eq!(
+        client.get("/protected").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(client.body("/protected?user_id=2").await, "Access Granted");
+    assert_eq!(
+        client.get("/protected?user_id=9000").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[actix_web::test]
+async fn login_invalid_user_with_request_when_already_logged_in() {
+    // 88: a session login wins over the request loader; logged out, an unknown id is 401.
+    let store = Store::flask();
+    let client = flask_app!(manager(&store, &Events::default()));
+    assert_eq!(client.body("/login-notch").await, "True");
+    assert_eq!(
+        client.body("/protected?user_id=9000").await,
+        "Access Granted"
+    );
+    client.get("/logout").await;
+    assert_eq!(
+        client.get("/protected?user_id=9000").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+// ---- L. the AuthUser defaults (UserMixin) ----
+
+#[test]
+fn default_values() {
+    use login_runtime::AuthUser;
+    struct Minimal;
+    impl AuthUser for Minimal {
+        type Id = u8;
+        fn id(&self) -> u8 {
+            1
+        }
+    }
+    assert!(Minimal.is_active());
+    assert!(Minimal.is_authenticated());
+    assert!(!Minimal.is_anonymous());
+    assert_eq!(Minimal.session_auth_hash(), None);
+}
+
+#[test]
+fn get_id_from_id_attribute() {
+    use login_runtime::AuthUser;
+    assert_eq!(common::notch().id().to_string(), "1");
+    assert_eq!(common::germanjapanese().id().to_string(), "佐藤");
+}
+
+// ---- N. forced host ----
+
+#[actix_web::test]
+async fn unauthorized_uses_host_from_next_url() {
+    // 107: without a forced host the redirect is relative, whatever Host the request names.
+    let store = Store::flask();
+    let client = flask_app!(manager(&store, &Events::default()).login_view("/login"));
+    let seen = client
+        .send(
+            TestRequest::get()
+                .uri("/secret")
+                .insert_header(("host", "foo.com")),
+        )
+        .await;
+    assert_eq!(seen.location(), "/login?next=%2Fsecret");
+}
+
+#[actix_web::test]
+async fn unauthorized_uses_host_from_config_when_available() {
+    // 108 and 110: the forced host wins over the request's Host and X-Forwarded-Host.
+    let store = Store::flask();
+    let client = flask_app!(
+        manager(&store, &Events::default())
+            .login_view("/login")
+            .force_host("good.com")
+    );
+    let seen = client
+        .send(
+            TestRequest::get()
+                .uri("/secret")
+                .insert_header(("host", "bad.com"))
+                .insert_header(("x-forwarded-host", "proxy.com")),
+        )
+        .await;
+    assert_eq!(seen.location(), "//good.com/login?next=%2Fsecret");
+}
+
+#[actix_web::test]
+async fn next_in_session_ignores_forced_host() {
+    // P15: with `next` in the session the redirect is a plain path.
+    let store = Store::flask();
+    let client = flask_app!(
+        manager(&store, &Events::default())
+            .login_view("/login")
+            .force_host("good.com")
+            .next_in_session(true)
+    );
+    assert_eq!(client.get("/secret").await.location(), "/login");
+}
+
+#[actix_web::test]
+async fn absolute_login_view_gets_the_full_next_url() {
+    // P13: a login service on another host gets the full URL in `next`.
+    let store = Store::flask();
+    let client = flask_app!(
+        manager(&store, &Events::default()).login_view("https://auth.example.com/login?x=1")
+    );
+    let seen = client
+        .send(
+            TestRequest::get()
+                .uri("/protected?a=1&b=2")
+                .insert_header(("host", "localhost")),
+        )
+        .await;
+    assert_eq!(
+        seen.location(),
+        "https://auth.example.com/login?x=1&next=http%3A%2F%2Flocalhost%2Fprotected%3Fa%3D1%26b%3D2"
+    );
+}
+
+#[actix_web::test]
+async fn forced_host_replaces_the_host_of_an_absolute_login_view() {
+    // P14: the host is replaced, the scheme kept.
+    let store = Store::flask();
+    let client = flask_app!(
+        manager(&store, &Events::default())
+            .login_view("https://auth.example.com/login")
+            .force_host("good.com")
+    );
+    let seen = client
+        .send(
+            TestRequest::get()
+                .uri("/secret")
+                .insert_header(("host", "localhost")),
+        )
+        .await;
+    assert_eq!(
+        seen.location(),
+        "https://good.com/login?next=http%3A%2F%2Flocalhost%2Fsecret"
+    );
+}
