@@ -6,7 +6,7 @@
 //! `::login_runtime::__private`.
 //!
 //! Each macro below is a one-line shell; the work happens on
-//! [`proc_macro2::TokenStream`] in [`auth_user`] and [`guard`], one file per phase
+//! [`proc_macro2::TokenStream`] in `auth_user` and `guard`, one file per phase
 //! (parse → validate → expand), so every phase is unit-tested under plain `cargo test`.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
@@ -22,7 +22,7 @@ use proc_macro::TokenStream;
 
 /// Derives `login_runtime::AuthUser` for a struct, the Rust side of Flask-Login's `UserMixin`.
 ///
-/// ```ignore
+/// ```
 /// use login_runtime::AuthUser;
 ///
 /// #[derive(Clone, AuthUser)]
@@ -35,6 +35,11 @@ use proc_macro::TokenStream;
 ///     password_hash: String,
 ///     name: String,
 /// }
+///
+/// let user = User { user_id: 7, enabled: false, password_hash: "$argon2id$…".into(), name: "Ada".into() };
+/// assert_eq!(user.id(), 7);
+/// assert!(!user.is_active());
+/// assert_eq!(user.session_auth_hash(), Some("$argon2id$…".as_bytes()));
 /// ```
 ///
 /// Field attributes:
@@ -61,20 +66,35 @@ pub fn derive_auth_user(input: TokenStream) -> TokenStream {
 /// Requires a logged-in user before an async actix-web handler runs, like Flask-Login's
 /// `@login_required`.
 ///
-/// ```ignore
-/// use login_runtime::login_required;
-/// use actix_web::{get, web, HttpResponse, Responder};
+/// ```
+/// use actix_web::{App, HttpResponse, Responder, get, web};
+/// use login_runtime::{AuthUser, CurrentUser, login_required};
 ///
+/// #[derive(Clone, AuthUser)]
+/// struct User {
+///     id: u64,
+///     name: String,
+/// }
+///
+/// #[derive(serde::Deserialize)]
+/// struct Filter {
+///     q: String,
+/// }
+///
+/// /// The settings page: members only.
 /// #[get("/settings")]
 /// #[login_required]
-/// async fn settings(form: web::Query<Filter>) -> impl Responder {
-///     HttpResponse::Ok()
+/// async fn settings(user: CurrentUser<User>, filter: web::Query<Filter>) -> impl Responder {
+///     format!("{} searched {}", user.name, filter.q)
 /// }
 ///
 /// #[login_required(login_view = "/admin/login")]
 /// async fn admin() -> HttpResponse {
 ///     HttpResponse::Ok().finish()
 /// }
+///
+/// let app = App::new().service(settings).route("/admin", web::get().to(admin));
+/// # let _ = app;
 /// ```
 ///
 /// The guard runs, and finishes, before any extractor of the handler starts, so an
@@ -96,15 +116,18 @@ pub fn login_required(args: TokenStream, item: TokenStream) -> TokenStream {
 /// remember-me cookie) before an async actix-web handler runs, like Flask-Login's
 /// `@fresh_login_required`.
 ///
-/// ```ignore
+/// ```
+/// use actix_web::{App, HttpResponse, post};
 /// use login_runtime::fresh_login_required;
-/// use actix_web::{post, HttpResponse};
 ///
 /// #[post("/password")]
 /// #[fresh_login_required(refresh_view = "/reauthenticate")]
 /// async fn change_password() -> HttpResponse {
 ///     HttpResponse::Ok().finish()
 /// }
+///
+/// let app = App::new().service(change_password);
+/// # let _ = app;
 /// ```
 ///
 /// Anonymous visitors get the unauthorized response, logged-in users whose login is not
