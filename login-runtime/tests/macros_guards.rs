@@ -42,13 +42,16 @@ fn alice() -> User {
     }
 }
 
-struct Users;
+/// Finds alice, counting the loads.
+#[derive(Clone, Default)]
+struct Users(Rc<Cell<u32>>);
 
 impl UserLoader for Users {
     type User = User;
     type Error = std::convert::Infallible;
 
     async fn load_user(&self, id: &u32) -> Result<Option<User>, Self::Error> {
+        self.0.set(self.0.get() + 1);
         Ok((*id == 1).then(alice))
     }
 }
@@ -155,7 +158,7 @@ async fn generic<T: serde::de::DeserializeOwned + std::fmt::Debug + 'static>(
 }
 
 fn manager() -> LoginManager<Users> {
-    LoginManager::new(Users)
+    LoginManager::new(Users::default())
 }
 
 /// The app under test, with `manager` installed inside a cookie session.
@@ -245,6 +248,19 @@ async fn logged_in_runs_the_handler_with_its_extractors_in_both_attribute_orders
     assert_eq!((status, body.as_str()), (StatusCode::OK, "alice 7"));
     let (status, _, body) = call(&app, get("/below?a=1&b=2").login_as(&alice()).to_request()).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "below 2"));
+}
+
+#[actix_web::test]
+async fn the_guard_and_current_user_share_one_load() {
+    let users = Users::default();
+    let app = app(LoginManager::new(users.clone())).await;
+    let (status, _, _) = call(&app, get("/above/1").login_as(&alice()).to_request()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        users.0.get(),
+        1,
+        "guard and `CurrentUser` load the user once"
+    );
 }
 
 #[actix_web::test]
