@@ -28,7 +28,7 @@ use crate::user::AuthUser;
 /// }
 /// # let _ = actix_web::web::get().to(profile);
 /// ```
-pub struct CurrentUser<U: AuthUser>(Rc<U>);
+pub struct CurrentUser<U>(Rc<U>);
 
 impl<U: AuthUser> CurrentUser<U> {
     /// The user, shared with the request's cache.
@@ -82,7 +82,7 @@ impl<U: AuthUser> FromRequest for CurrentUser<U> {
 /// }
 /// # let _ = actix_web::web::get().to(home);
 /// ```
-pub struct MaybeUser<U: AuthUser>(Option<Rc<U>>);
+pub struct MaybeUser<U>(Option<Rc<U>>);
 
 impl<U: AuthUser> MaybeUser<U> {
     /// The user, if any.
@@ -205,7 +205,7 @@ impl LoginOptions {
 /// }
 /// # let _ = web::post().to(do_login);
 /// ```
-pub struct Login<U: AuthUser> {
+pub struct Login<U> {
     req: HttpRequest,
     state: Rc<RequestState>,
     user: PhantomData<fn() -> U>,
