@@ -153,7 +153,10 @@ pub(crate) struct Config {
 
 impl Config {
     pub(crate) fn new() -> Self {
-        let key = SecretKey::generate();
+        // One random key per process, not per `LoginManager`: actix builds the app once per
+        // worker, and every worker must accept what another one signed.
+        static PROCESS_KEY: std::sync::OnceLock<SecretKey> = std::sync::OnceLock::new();
+        let key = PROCESS_KEY.get_or_init(SecretKey::generate).clone();
         Config {
             login_view: None,
             scope_login_views: Vec::new(),

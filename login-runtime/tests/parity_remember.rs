@@ -559,3 +559,21 @@ async fn oversized_and_duplicate_remember_cookies_are_anonymous() {
     let seen = client.send_raw(req).await;
     assert_eq!(seen.status, StatusCode::OK);
 }
+
+#[actix_web::test]
+async fn workers_without_a_configured_key_share_one() {
+    // actix builds the app once per worker: without `secret_key`, every worker of the process
+    // must still accept what another signed (and the session-hash tags must agree).
+    let store = Store::flask();
+    let unkeyed = || {
+        login_runtime::LoginManager::new(store.clone())
+            .remember_cookie(RememberCookie::default().name("remember").secure(false))
+    };
+    let first = flask_app!(unkeyed());
+    let second = flask_app!(unkeyed());
+    first.get("/login-notch-remember").await;
+    second.set_cookie("remember", &first.cookie("remember").unwrap());
+    assert_eq!(second.body("/username").await, "Notch");
+    second.set_cookie("id", &first.cookie("id").unwrap());
+    assert_eq!(second.body("/username").await, "Notch");
+}
