@@ -116,7 +116,7 @@ fn redirect_to_view(
     if let Some(message) = message {
         flash(req, message);
     }
-    let current = current_url(req);
+    let current = current_url(req, config.trust_proxy_headers);
     let location = if config.next_in_session {
         let next = crate::next::make_next_param(view, &current);
         match state
@@ -149,10 +149,22 @@ fn flash(req: &HttpRequest, message: &FlashText) {
     }
 }
 
-fn current_url(req: &HttpRequest) -> String {
-    let info = req.connection_info();
+/// The request's URL, for `next`. Scheme and host come from `Forwarded` / `X-Forwarded-*`
+/// only when the app trusts proxy headers; otherwise from the connection and `Host`.
+fn current_url(req: &HttpRequest, trust_proxy_headers: bool) -> String {
     let path = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
-    format!("{}://{}{}", info.scheme(), info.host(), path)
+    if trust_proxy_headers {
+        let info = req.connection_info();
+        return format!("{}://{}{}", info.scheme(), info.host(), path);
+    }
+    let config = req.app_config();
+    let scheme = if config.secure() { "https" } else { "http" };
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .unwrap_or_else(|| config.host());
+    format!("{scheme}://{host}{path}")
 }
 
 fn wants_json(req: &HttpRequest) -> bool {

@@ -1066,3 +1066,30 @@ async fn forced_host_replaces_the_host_of_an_absolute_login_view() {
         "https://good.com/login?next=http%3A%2F%2Flocalhost%2Fsecret"
     );
 }
+
+#[actix_web::test]
+async fn forwarded_host_is_ignored_in_next_unless_trusted() {
+    // 109: an X-Forwarded-Host a client wrote does not reach an absolute login view's `next`.
+    let store = Store::flask();
+    let view = "https://auth.example.com/login";
+    let request = || {
+        TestRequest::get()
+            .uri("/secret")
+            .insert_header(("host", "localhost"))
+            .insert_header(("x-forwarded-host", "evil.example"))
+    };
+    let client = flask_app!(manager(&store, &Events::default()).login_view(view));
+    assert_eq!(
+        client.send(request()).await.location(),
+        "https://auth.example.com/login?next=http%3A%2F%2Flocalhost%2Fsecret"
+    );
+    let client = flask_app!(
+        manager(&store, &Events::default())
+            .login_view(view)
+            .trust_proxy_headers(true)
+    );
+    assert_eq!(
+        client.send(request()).await.location(),
+        "https://auth.example.com/login?next=http%3A%2F%2Fevil.example%2Fsecret"
+    );
+}
