@@ -25,7 +25,11 @@ pub fn mutate(valid: &str, ops: &[u8]) -> Vec<u8> {
     let mut bytes = valid.as_bytes().to_vec();
     for op in ops.chunks_exact(3) {
         let (kind, position, value) = (op[0], usize::from(op[1]), op[2]);
-        let at = if bytes.is_empty() { 0 } else { position % bytes.len() };
+        let at = if bytes.is_empty() {
+            0
+        } else {
+            position % bytes.len()
+        };
         match kind % 5 {
             0 if !bytes.is_empty() => bytes[at] = value,
             1 => bytes.insert(at, value),

@@ -16,9 +16,17 @@ fuzz_target!(|data: &[u8]| {
         assert!(!target.chars().any(char::is_control));
         let mut decoded = target.to_string();
         for _ in 0..16 {
-            assert!(!decoded.starts_with("//"), "{target:?} decodes to {decoded:?}");
-            assert!(!decoded.starts_with("/\\"), "{target:?} decodes to {decoded:?}");
-            let next = percent_decode_str(&decoded).decode_utf8_lossy().into_owned();
+            assert!(
+                !decoded.starts_with("//"),
+                "{target:?} decodes to {decoded:?}"
+            );
+            assert!(
+                !decoded.starts_with("/\\"),
+                "{target:?} decodes to {decoded:?}"
+            );
+            let next = percent_decode_str(&decoded)
+                .decode_utf8_lossy()
+                .into_owned();
             if next == decoded {
                 break;
             }

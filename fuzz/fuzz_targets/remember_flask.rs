@@ -39,7 +39,11 @@ fn check(cookie: &[u8]) {
         "free function and codec disagree"
     );
     if decoded.is_some() {
-        assert_eq!(cookie, VALID.as_str(), "accepted a cookie the key never signed");
+        assert_eq!(
+            cookie,
+            VALID.as_str(),
+            "accepted a cookie the key never signed"
+        );
     }
     assert!(
         SIGNED.decode(cookie, common::now()).is_none(),

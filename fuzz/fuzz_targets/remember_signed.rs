@@ -17,16 +17,19 @@ static CODEC: LazyLock<RememberCodec> = LazyLock::new(|| {
     RememberCodec::new(RememberFormat::Signed, key)
 });
 
-static VALID: LazyLock<String> = LazyLock::new(|| {
-    CODEC.encode("42", Some("tag"), Duration::from_secs(3600), common::now())
-});
+static VALID: LazyLock<String> =
+    LazyLock::new(|| CODEC.encode("42", Some("tag"), Duration::from_secs(3600), common::now()));
 
 fn check(cookie: &[u8]) {
     let Ok(cookie) = std::str::from_utf8(cookie) else {
         return;
     };
     if let Some(token) = CODEC.decode(cookie, common::now()) {
-        assert_eq!(cookie, VALID.as_str(), "accepted a cookie the key never signed");
+        assert_eq!(
+            cookie,
+            VALID.as_str(),
+            "accepted a cookie the key never signed"
+        );
         let _ = token.hash_tag_matches(Some("tag"));
         let _ = token.hash_tag_matches(None);
     }
