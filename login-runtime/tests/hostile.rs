@@ -252,3 +252,43 @@ proptest! {
         prop_assert_eq!(kept, "bar");
     }
 }
+
+#[actix_web::test]
+async fn remember_cookies_with_an_empty_or_unparsable_id_are_anonymous() {
+    use common::{NumericUser, NumericUsers};
+    use login_runtime::remember::RememberCodec;
+    use login_runtime::{LoginManager, MaybeUser, RememberCookie, RememberFormat};
+    use std::time::{Duration, SystemTime};
+
+    let client = Client::new(
+        test::init_service(
+            App::new()
+                .route(
+                    "/who",
+                    web::get().to(|user: MaybeUser<NumericUser>| async move {
+                        user.get()
+                            .map_or_else(|| "Anonymous".to_owned(), |u| u.0.to_string())
+                    }),
+                )
+                .wrap(
+                    LoginManager::new(NumericUsers)
+                        .secret_key(common::secret())
+                        .remember_cookie(RememberCookie::default().name("remember").secure(false)),
+                )
+                .wrap(common::session_middleware()),
+        )
+        .await,
+    );
+    let codec = RememberCodec::new(RememberFormat::Signed, common::secret());
+    let signed = |id: &str| codec.encode(id, None, Duration::from_secs(60), SystemTime::now());
+    // Validly signed, so only the id decides: a number logs in, anything else does not.
+    client.set_cookie("remember", &signed("7"));
+    assert_eq!(client.body("/who").await, "7");
+    for id in ["", "seven", "-1", "99999999999999999999", " 7", "7\u{0}"] {
+        client.jar.borrow_mut().clear();
+        client.set_cookie("remember", &signed(id));
+        let seen = client.get("/who").await;
+        assert_eq!(seen.status, StatusCode::OK, "{id:?}");
+        assert_eq!(seen.body, "Anonymous", "{id:?}");
+    }
+}

@@ -15,10 +15,8 @@ use actix_web::{App, HttpRequest, HttpResponse, get, post, web};
 use actix_web_flash_messages::{
     FlashMessagesFramework, IncomingFlashMessages, storage::CookieMessageStore,
 };
-use common::{Client, Events, Store, User, manager, notch};
-use login_runtime::{
-    AuthUser, CurrentUser, FlashLevel, Login, LoginOptions, MaybeUser, UserLoader, login_required,
-};
+use common::{Client, Events, NumericUser, NumericUsers, Store, User, manager, notch};
+use login_runtime::{CurrentUser, FlashLevel, Login, LoginOptions, MaybeUser, login_required};
 
 /// What login-runtime logs, captured by one global subscriber for this test binary (tests run
 /// in parallel, so each test looks for text only it produces).
@@ -220,27 +218,6 @@ async fn loader_error_is_a_clean_500_and_the_session_is_untouched() {
     *store.fail.borrow_mut() = false;
     assert_eq!(client.body("/username").await, "Notch");
     assert_eq!(client.body("/get-foo").await, "bar");
-}
-
-/// A loader whose user id is a number, for ids that do not parse.
-struct NumericUsers;
-
-#[derive(Debug, Clone)]
-struct NumericUser(u32);
-
-impl AuthUser for NumericUser {
-    type Id = u32;
-    fn id(&self) -> u32 {
-        self.0
-    }
-}
-
-impl UserLoader for NumericUsers {
-    type User = NumericUser;
-    type Error = String;
-    async fn load_user(&self, id: &u32) -> Result<Option<NumericUser>, String> {
-        Ok(Some(NumericUser(*id)))
-    }
 }
 
 #[actix_web::test]

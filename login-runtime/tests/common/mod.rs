@@ -470,3 +470,24 @@ macro_rules! flask_app {
         )
     };
 }
+
+/// A loader whose user id is a number, for ids that do not parse.
+pub struct NumericUsers;
+
+#[derive(Debug, Clone)]
+pub struct NumericUser(pub u32);
+
+impl AuthUser for NumericUser {
+    type Id = u32;
+    fn id(&self) -> u32 {
+        self.0
+    }
+}
+
+impl UserLoader for NumericUsers {
+    type User = NumericUser;
+    type Error = String;
+    async fn load_user(&self, id: &u32) -> Result<Option<NumericUser>, String> {
+        Ok(Some(NumericUser(*id)))
+    }
+}
