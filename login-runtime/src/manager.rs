@@ -389,13 +389,22 @@ fn apply_cookie<B>(res: &mut ServiceResponse<B>, config: &Config, action: Cookie
     match max_age.and_then(cookie_lifetime) {
         Some(lifetime) => {
             cookie.set_max_age(lifetime);
-            cookie.set_expires(OffsetDateTime::now_utc() + lifetime);
+            // Beyond what a cookie date can say, the latest one it can: never a panic.
+            let expires = OffsetDateTime::now_utc()
+                .checked_add(lifetime)
+                .unwrap_or(latest_cookie_date());
+            cookie.set_expires(expires);
         }
         None => cookie.make_removal(),
     }
     if let Err(error) = res.response_mut().add_cookie(&cookie) {
         tracing::error!(target: "login_runtime", %error, "could not set the remember cookie");
     }
+}
+
+/// 9999-12-31T23:59:59Z, the latest date every browser parses in `Expires`.
+fn latest_cookie_date() -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(253_402_300_799).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 fn cookie_lifetime(duration: Duration) -> Option<actix_web::cookie::time::Duration> {

@@ -449,8 +449,13 @@ async fn resolve_inner(
                         if token.signed_with_previous_key {
                             // Key rotation: re-sign with the current key, same expiry.
                             let duration = token.duration.unwrap_or(config.remember.duration);
-                            let expires = token.expires_at.unwrap_or(now + duration);
-                            let issued = expires.checked_sub(duration).unwrap_or(now);
+                            let (issued, max_age) = match token.expires_at {
+                                Some(expires) => (
+                                    expires.checked_sub(duration).unwrap_or(now),
+                                    expires.duration_since(now).unwrap_or_default(),
+                                ),
+                                None => (now, duration),
+                            };
                             state.set_cookie_action(CookieAction::Set {
                                 value: config.codec.encode(
                                     &token.user_id,
@@ -458,7 +463,7 @@ async fn resolve_inner(
                                     duration,
                                     issued,
                                 ),
-                                max_age: expires.duration_since(now).unwrap_or_default(),
+                                max_age,
                             });
                         }
                         config.emit(LoginEvent::LoadedFromCookie {

@@ -292,3 +292,56 @@ async fn remember_cookies_with_an_empty_or_unparsable_id_are_anonymous() {
         assert_eq!(seen.body, "Anonymous", "{id:?}");
     }
 }
+
+#[actix_web::test]
+async fn remember_durations_past_any_cookie_date_neither_panic_nor_remove_the_cookie() {
+    use login_runtime::{Login, LoginOptions, RememberCookie};
+    use std::time::Duration;
+
+    let store = Store::flask();
+    let ten_thousand_years = Duration::from_secs(10_000 * 365 * 24 * 3600);
+    let client = Client::new(
+        test::init_service(
+            App::new()
+                .configure(common::routes)
+                .route(
+                    "/login-for-ages",
+                    web::get().to(move |login: Login<common::User>| async move {
+                        let options = LoginOptions::new()
+                            .remember(true)
+                            .duration(ten_thousand_years);
+                        login.login_with(&common::notch(), options)?;
+                        Ok::<_, actix_web::Error>("True")
+                    }),
+                )
+                .wrap(
+                    manager(&store, &Events::default()).remember_cookie(
+                        RememberCookie::default()
+                            .name("remember")
+                            .secure(false)
+                            .refresh_each_request(true),
+                    ),
+                )
+                .wrap(common::session_middleware()),
+        )
+        .await,
+    );
+    let seen = client.get("/login-for-ages").await;
+    assert_eq!(seen.status, StatusCode::OK);
+    let cookie = seen.cookie("remember").expect("set, not removed");
+    assert!(
+        cookie
+            .max_age()
+            .is_some_and(|age| age > actix_web::cookie::time::Duration::ZERO)
+    );
+    assert_eq!(
+        cookie.expires_datetime().map(|date| date.year()),
+        Some(9999)
+    );
+    client.clear_session();
+    assert_eq!(
+        client.body("/username").await,
+        "Notch",
+        "refreshed without a panic"
+    );
+}
