@@ -255,21 +255,15 @@ proptest! {
 
 #[actix_web::test]
 async fn remember_cookies_with_an_empty_or_unparsable_id_are_anonymous() {
-    use common::{NumericUser, NumericUsers};
+    use common::NumericUsers;
     use login_runtime::remember::RememberCodec;
-    use login_runtime::{LoginManager, MaybeUser, RememberCookie, RememberFormat};
+    use login_runtime::{LoginManager, RememberCookie, RememberFormat};
     use std::time::{Duration, SystemTime};
 
     let client = Client::new(
         test::init_service(
             App::new()
-                .route(
-                    "/who",
-                    web::get().to(|user: MaybeUser<NumericUser>| async move {
-                        user.get()
-                            .map_or_else(|| "Anonymous".to_owned(), |u| u.0.to_string())
-                    }),
-                )
+                .route("/who", web::get().to(common::numeric_who))
                 .wrap(
                     LoginManager::new(NumericUsers)
                         .secret_key(common::secret())

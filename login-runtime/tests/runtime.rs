@@ -247,13 +247,7 @@ async fn malformed_or_empty_id_in_the_session_is_anonymous() {
                         ""
                     }),
                 )
-                .route(
-                    "/who",
-                    web::get().to(|user: MaybeUser<NumericUser>| async move {
-                        user.get()
-                            .map_or_else(|| "Anonymous".to_owned(), |u| u.0.to_string())
-                    }),
-                )
+                .route("/who", web::get().to(common::numeric_who))
                 .wrap(
                     login_runtime::LoginManager::new(NumericUsers)
                         .session_protection(login_runtime::SessionProtection::Off),

@@ -491,3 +491,9 @@ impl UserLoader for NumericUsers {
         Ok(Some(NumericUser(*id)))
     }
 }
+
+/// `/who` of the numeric-id apps: the user's id, or "Anonymous".
+pub async fn numeric_who(user: MaybeUser<NumericUser>) -> String {
+    user.get()
+        .map_or_else(|| "Anonymous".to_owned(), |u| u.0.to_string())
+}
