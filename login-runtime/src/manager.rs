@@ -375,6 +375,15 @@ fn apply_cookie<B>(res: &mut ServiceResponse<B>, config: &Config, action: Cookie
     let settings = &config.remember;
     let (value, max_age) = match action {
         CookieAction::Keep => return,
+        // Flask-format values are quoted as Werkzeug quotes them, so a Flask app reads them.
+        CookieAction::Set { value, max_age }
+            if config.codec.format() == RememberFormat::FlaskLogin =>
+        {
+            (
+                crate::remember::flask::quote_cookie_value(&value).into_owned(),
+                Some(max_age),
+            )
+        }
         CookieAction::Set { value, max_age } => (value, Some(max_age)),
         CookieAction::Clear => (String::new(), None),
     };

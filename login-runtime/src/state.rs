@@ -529,17 +529,26 @@ fn has_remember_cookie(req: &HttpRequest, config: &Config) -> bool {
 }
 
 /// The first valid remember token the request carries. Cookie values are read exactly as
-/// sent (not percent-decoded), because that is what was signed.
+/// sent (not percent-decoded), because that is what was signed; a Flask-format value is
+/// unquoted the way Werkzeug unquotes it.
 fn remember_token(
     req: &HttpRequest,
     config: &Config,
     now: SystemTime,
 ) -> Option<crate::remember::RememberToken> {
     let cookies = req.cookies_raw().ok()?;
+    let flask = config.codec.format() == crate::remember::RememberFormat::FlaskLogin;
     cookies
         .iter()
         .filter(|cookie| cookie.name() == config.remember.name)
-        .find_map(|cookie| config.codec.decode(cookie.value(), now))
+        .find_map(|cookie| {
+            if flask {
+                let value = crate::remember::flask::unquote_cookie_value(cookie.value())?;
+                config.codec.decode(&value, now)
+            } else {
+                config.codec.decode(cookie.value(), now)
+            }
+        })
 }
 
 fn remove_login_keys(session: &Session) {

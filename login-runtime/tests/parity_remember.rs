@@ -577,3 +577,64 @@ async fn workers_without_a_configured_key_share_one() {
     second.set_cookie("id", &first.cookie("id").unwrap());
     assert_eq!(second.body("/username").await, "Notch");
 }
+
+mod werkzeug_quoting {
+    //! P29: Werkzeug quotes non-ASCII, space, `;` and `,` in cookie values with octal escapes;
+    //! a Flask-format login with such an id still travels between the two apps.
+    use super::*;
+
+    const FLASK_SECRET: &str = "3b7f2a9c1e8d4f6a0b5c7e9d2f4a6c8e1b3d5f7a9c0e2f4b6d8a1c3e5f7b9d0a";
+
+    /// What Werkzeug's `dump_cookie` writes for `value`, spelled out by hand for these ids.
+    fn werkzeug_quoted(id: &str, digest: &str) -> String {
+        let escaped: String = id
+            .bytes()
+            .map(|byte| match byte {
+                b' ' => " ".to_owned(),
+                b';' | b',' | 0x7f..=0xff => format!("\\{byte:03o}"),
+                other => char::from(other).to_string(),
+            })
+            .collect();
+        format!("\"{escaped}|{digest}\"")
+    }
+
+    #[actix_web::test]
+    async fn flask_quoted_cookie_with_non_ascii_and_separators_round_trips() {
+        let store = Store::flask();
+        let odd = common::user("Odd", "佐藤 x;y", true);
+        store.users.borrow_mut().insert(odd.id.clone(), odd);
+        let client = flask_app!(
+            manager(&store, &Events::default())
+                .secret_key(SecretKey::try_from(FLASK_SECRET).unwrap())
+                .remember_format(RememberFormat::FlaskLogin)
+        );
+        let plain = flask::encode_cookie(FLASK_SECRET.as_bytes(), "佐藤 x;y");
+        let digest = plain.rsplit('|').next().unwrap();
+        let quoted = werkzeug_quoted("佐藤 x;y", digest);
+        assert!(
+            quoted.starts_with("\"\\344\\275\\220\\350\\227\\244 x\\073y|"),
+            "{quoted}"
+        );
+        client.set_cookie("remember", &quoted);
+        assert_eq!(client.body("/user-id").await, "佐藤 x;y");
+    }
+
+    #[actix_web::test]
+    async fn we_write_non_ascii_ids_quoted_as_werkzeug_does() {
+        let store = Store::flask();
+        let client = flask_app!(
+            manager(&store, &Events::default())
+                .secret_key(SecretKey::try_from(FLASK_SECRET).unwrap())
+                .remember_format(RememberFormat::FlaskLogin)
+        );
+        client.get("/login-germanjapanese-remember").await;
+        let written = client.cookie("remember").unwrap();
+        let plain = flask::encode_cookie(FLASK_SECRET.as_bytes(), "佐藤");
+        let digest = plain.rsplit('|').next().unwrap();
+        // The client stores the value without its quotes, as the cookie parser hands it over.
+        let expected = werkzeug_quoted("佐藤", digest);
+        assert_eq!(format!("\"{written}\""), expected);
+        client.clear_session();
+        assert_eq!(client.body("/username").await, "Müller");
+    }
+}

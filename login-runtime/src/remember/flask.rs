@@ -6,10 +6,11 @@
 //! [`RememberFormat::Signed`](super::RememberFormat::Signed) once the migration is over: this
 //! format has no server-side expiry and survives password changes.
 //!
-//! Two things are the cookie transport's business, not these functions': Werkzeug quotes a
-//! value that holds characters a cookie cannot (non-ASCII, space, `;`, `,`, `"`, `\`) as
-//! `"…"` with octal escapes, and unquotes it when reading; [`decode_cookie`] expects the
-//! unquoted value.
+//! Quoting is the cookie transport's business, not these functions': Werkzeug quotes a value
+//! that holds characters a cookie cannot (non-ASCII, space, `;`, `,`, `"`, `\`) as `"…"` with
+//! octal escapes, and unquotes it when reading; [`decode_cookie`] expects the unquoted value.
+//! `LoginManager` quotes and unquotes the same way when it uses this format, so ids such as
+//! `佐藤 x;y` travel between the two apps.
 //!
 //! Deliberate difference: Python's `hmac.compare_digest` raises `TypeError` on a digest with
 //! non-ASCII characters (a 500 in Flask); [`decode_cookie`] returns `None`.
@@ -110,6 +111,70 @@ pub(super) fn split_cookie(cookie: &str) -> Option<(&str, [u8; DIGEST_LEN])> {
 pub(super) fn verify(secret: &[u8], user_id: &str, digest: &[u8; DIGEST_LEN]) -> bool {
     // Constant-time compare (`verify_slice` uses `subtle`).
     mac(secret, user_id).verify_slice(digest).is_ok()
+}
+
+/// Werkzeug's `dump_cookie` quoting: a value made only of `[A-Za-z0-9_!#$%&'()*+-./:<=>?@[]^\`{|}~]`
+/// goes as it is; any other is wrapped in `"…"`, with `"` and `\` backslash-escaped and each
+/// byte below 0x20, `,`, `;` and each byte from 0x7f up written as a three-digit octal escape.
+pub(crate) fn quote_cookie_value(value: &str) -> std::borrow::Cow<'_, str> {
+    let plain =
+        |byte: u8| byte.is_ascii_alphanumeric() || b"_!#$%&'()*+-./:<=>?@[]^`{|}~".contains(&byte);
+    if value.bytes().all(plain) {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    let mut quoted = String::with_capacity(value.len() * 2 + 2);
+    quoted.push('"');
+    for byte in value.bytes() {
+        match byte {
+            b'"' => quoted.push_str("\\\""),
+            b'\\' => quoted.push_str("\\\\"),
+            0x00..=0x1f | b',' | b';' | 0x7f..=0xff => quoted.push_str(&format!("\\{byte:03o}")),
+            _ => quoted.push(char::from(byte)),
+        }
+    }
+    quoted.push('"');
+    std::borrow::Cow::Owned(quoted)
+}
+
+/// Werkzeug's `parse_cookie` unquoting of a value whose surrounding quotes are already gone
+/// (the cookie parser strips them): `\ooo` is a byte in octal, `\x` is `x`. `None` when the
+/// bytes are not UTF-8 (Werkzeug would replace them, which no valid cookie needs).
+pub(crate) fn unquote_cookie_value(value: &str) -> Option<std::borrow::Cow<'_, str>> {
+    if !value.contains('\\') {
+        return Some(std::borrow::Cow::Borrowed(value));
+    }
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while let Some((&first, tail)) = rest.split_first() {
+        if first != b'\\' {
+            out.push(first);
+            rest = tail;
+            continue;
+        }
+        let octal = tail
+            .get(..3)
+            .filter(|digits| matches!(digits, [b'0'..=b'3', b'0'..=b'7', b'0'..=b'7']));
+        match (octal, tail.split_first()) {
+            (Some(digits), _) => {
+                let byte = digits
+                    .iter()
+                    .fold(0u8, |acc, digit| acc * 8 + (digit - b'0'));
+                out.push(byte);
+                rest = tail.get(3..).unwrap_or_default();
+            }
+            (None, Some((&escaped, after))) => {
+                out.push(escaped);
+                rest = after;
+            }
+            // A lone trailing backslash stays.
+            (None, None) => {
+                out.push(first);
+                rest = tail;
+            }
+        }
+    }
+    String::from_utf8(out).ok().map(std::borrow::Cow::Owned)
 }
 
 fn mac(secret: &[u8], user_id: &str) -> Hmac<Sha512> {

@@ -295,3 +295,37 @@ fn lowercase_hex_is_the_only_spelling() {
     assert_eq!(decode_lowercase_hex::<2>("0ag0"), None);
     assert_eq!(decode_lowercase_hex::<2>("+aff"), None);
 }
+
+#[test]
+fn werkzeug_quoting_round_trips_and_leaves_plain_values_alone() {
+    use super::flask::{quote_cookie_value, unquote_cookie_value};
+    assert_eq!(quote_cookie_value("1|abc"), "1|abc");
+    assert_eq!(quote_cookie_value("a b"), "\"a b\"");
+    assert_eq!(quote_cookie_value("x;y,z"), "\"x\\073y\\054z\"");
+    assert_eq!(quote_cookie_value("q\"\\"), "\"q\\\"\\\\\"");
+    assert_eq!(quote_cookie_value("é"), "\"\\303\\251\"");
+    for value in [
+        "",
+        "1",
+        "佐藤 x;y",
+        "tab\there",
+        "\"quoted\"",
+        "back\\slash",
+        "\u{7f}\u{1}",
+        "…|…",
+    ] {
+        let quoted = quote_cookie_value(value);
+        let inner = quoted
+            .strip_prefix('"')
+            .and_then(|q| q.strip_suffix('"'))
+            .unwrap_or(&quoted);
+        assert_eq!(
+            unquote_cookie_value(inner).as_deref(),
+            Some(value),
+            "{value:?} as {quoted}"
+        );
+    }
+    // Invalid UTF-8 after unescaping is refused, a lone backslash kept.
+    assert_eq!(unquote_cookie_value("\\377"), None);
+    assert_eq!(unquote_cookie_value("a\\").as_deref(), Some("a\\"));
+}
