@@ -167,6 +167,39 @@ async fn login_manager_without_session_middleware_is_a_500_naming_it() {
 }
 
 #[actix_web::test]
+async fn session_middleware_inside_login_manager_is_a_500_naming_the_order() {
+    let logs = Logs::capture();
+    let store = Store::flask();
+    // Wrong order: actix applies the last `wrap` first, so LoginManager runs outside the session.
+    let client = Client::new(
+        test::init_service(
+            App::new()
+                .configure(common::routes)
+                .wrap(common::session_middleware())
+                .wrap(manager(&store, &Events::default())),
+        )
+        .await,
+    );
+    assert_eq!(
+        client.get("/login-notch").await.status,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    assert_eq!(
+        client.get("/protected").await.status,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    assert_eq!(
+        client.body("/").await,
+        "Welcome!",
+        "routes that never ask for the user still work"
+    );
+    assert!(
+        logs.text()
+            .contains("wrap `LoginManager` inside `SessionMiddleware`")
+    );
+}
+
+#[actix_web::test]
 async fn guard_without_login_manager_is_a_500_naming_it() {
     let logs = Logs::capture();
     let client = Client::new(
