@@ -1,0 +1,296 @@
+//! The demo in a real browser: headless Chromium, driven over WebDriver by chromedriver, with
+//! real cookies, redirects and forms. `.ci/run` installs Chromium and runs it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use actix_web::HttpServer;
+use examples::{Keys, demo_app};
+use serde_json::{Value, json};
+
+/// The WebDriver element key.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// One HTTP/1.1 request to chromedriver on loopback; the JSON it answers.
+fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Value {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("chromedriver answers");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let body = body.map(Value::to_string).unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    // chromedriver keeps the connection open: read the head, then Content-Length bytes.
+    let mut response = Vec::new();
+    let mut byte = [0u8; 1];
+    while !response.ends_with(b"\r\n\r\n") {
+        assert_eq!(
+            stream.read(&mut byte).unwrap(),
+            1,
+            "chromedriver closed mid-answer"
+        );
+        response.push(byte[0]);
+    }
+    let head = String::from_utf8(response).unwrap();
+    let length = head
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse::<usize>().ok())?
+        })
+        .unwrap_or_else(|| panic!("no Content-Length in {head}"));
+    let mut payload = vec![0u8; length];
+    stream.read_exact(&mut payload).unwrap();
+    serde_json::from_slice(&payload)
+        .unwrap_or_else(|error| panic!("{error}: {}", String::from_utf8_lossy(&payload)))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A chromedriver process and one headless Chromium session.
+struct Browser {
+    port: u16,
+    driver: Child,
+    session: String,
+    profile: std::path::PathBuf,
+}
+
+impl Browser {
+    fn start() -> Browser {
+        let port = free_port();
+        let driver =
+            Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("chromedriver is installed (apt-get install chromium chromium-driver)");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let profile = std::env::temp_dir().join(format!("login-runtime-chromium-{port}"));
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run",
+                    format!("--user-data-dir={}", profile.display()),
+                ],
+            },
+        }}});
+        let created = http(port, "POST", "/session", Some(&capabilities));
+        let session = created["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {created}"))
+            .to_owned();
+        Browser {
+            port,
+            driver,
+            session,
+            profile,
+        }
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let path = format!("/session/{}{path}", self.session);
+        let answer = http(self.port, method, &path, body.as_ref());
+        assert!(
+            answer["value"].get("error").is_none(),
+            "{method} {path}: {answer}"
+        );
+        answer["value"].clone()
+    }
+
+    fn go(&self, url: &str) {
+        self.call("POST", "/url", Some(json!({ "url": url })));
+    }
+
+    fn url(&self) -> String {
+        self.call("GET", "/url", None).as_str().unwrap().to_owned()
+    }
+
+    fn text(&self) -> String {
+        let body = self.find("body");
+        self.call("GET", &format!("/element/{body}/text"), None)
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    fn find(&self, css: &str) -> String {
+        let found = self.call(
+            "POST",
+            "/element",
+            Some(json!({"using": "css selector", "value": css})),
+        );
+        found[ELEMENT].as_str().unwrap().to_owned()
+    }
+
+    fn fill(&self, css: &str, text: &str) {
+        let element = self.find(css);
+        self.call(
+            "POST",
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": text })),
+        );
+    }
+
+    fn click(&self, css: &str) {
+        let element = self.find(css);
+        self.call(
+            "POST",
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        );
+    }
+
+    fn cookie_names(&self) -> Vec<String> {
+        let cookies = self.call("GET", "/cookie", None);
+        cookies
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// Forgets the session cookie, as closing the browser would; the remember cookie stays.
+    fn close_and_reopen(&self) {
+        self.call("DELETE", "/cookie/id", None);
+    }
+
+    /// Waits for a navigation started by a click to land on `path`.
+    fn wait_for_path(&self, base: &str, path: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.url() != format!("{base}{path}") {
+            assert!(
+                Instant::now() < deadline,
+                "still at {} instead of {path}",
+                self.url()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = http(
+            self.port,
+            "DELETE",
+            &format!("/session/{}", self.session),
+            None,
+        );
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// Serves the demo on a free loopback port from its own thread.
+fn serve_demo() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let keys = Keys::generate();
+            HttpServer::new(move || demo_app!(keys))
+                .workers(1)
+                .listen(listener)
+                .unwrap()
+                .run()
+                .await
+        })
+    });
+    base
+}
+
+#[test]
+#[ignore = "needs Chromium and ChromeDriver; run by .ci/run"]
+fn the_demo_works_in_a_real_browser() {
+    let base = serve_demo();
+    let browser = Browser::start();
+
+    // A members' page sends the visitor to the login form, which says why.
+    browser.go(&format!("{base}/members"));
+    assert_eq!(browser.url(), format!("{base}/login?next=%2Fmembers"));
+    assert!(
+        browser
+            .text()
+            .contains("Please log in to access this page."),
+        "{}",
+        browser.text()
+    );
+
+    // Log in with remember-me; the form carries `next` back to the members' page.
+    browser.fill("input[name=username]", "alice");
+    browser.fill("input[name=password]", "wonderland");
+    browser.click("input[name=remember]");
+    browser.click("button");
+    browser.wait_for_path(&base, "/members");
+    assert!(
+        browser.text().contains("Only members see this, Alice."),
+        "{}",
+        browser.text()
+    );
+    let cookies = browser.cookie_names();
+    assert!(
+        cookies.contains(&"id".to_owned()) && cookies.contains(&"remember_token".to_owned()),
+        "{cookies:?}"
+    );
+
+    // The browser is closed and reopened: remembered, but settings need the password again.
+    browser.close_and_reopen();
+    browser.go(&format!("{base}/members"));
+    assert!(browser.text().contains("Alice"), "{}", browser.text());
+    browser.go(&format!("{base}/settings"));
+    assert_eq!(
+        browser.url(),
+        format!("{base}/reauthenticate?next=%2Fsettings")
+    );
+    browser.fill("input[name=password]", "wonderland");
+    browser.click("button");
+    browser.wait_for_path(&base, "/settings");
+    assert!(
+        browser.text().contains("Settings for alice."),
+        "{}",
+        browser.text()
+    );
+
+    // Log out: the login and the remember cookie are gone.
+    browser.go(&format!("{base}/"));
+    browser.click("form[action='/logout'] button");
+    browser.wait_for_path(&base, "/");
+    assert!(
+        browser.text().contains("You are logged out."),
+        "{}",
+        browser.text()
+    );
+    assert!(
+        !browser
+            .cookie_names()
+            .contains(&"remember_token".to_owned())
+    );
+    browser.close_and_reopen();
+    browser.go(&format!("{base}/members"));
+    assert_eq!(browser.url(), format!("{base}/login?next=%2Fmembers"));
+}
