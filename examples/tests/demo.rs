@@ -1,13 +1,10 @@
 //! The demo site, driven as a browser would: forms, redirects, cookies.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::cell::RefCell;
-use std::collections::BTreeMap;
-
-use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::test::{self, TestRequest};
 use examples::{Keys, demo_app};
+use login_runtime::testing::TestClient;
 
 struct Page {
     status: StatusCode,
@@ -15,10 +12,9 @@ struct Page {
     body: String,
 }
 
-/// Sends requests with the cookies earlier responses set, like a browser.
+/// One visitor: a User-Agent, an address, and the cookies a browser would keep.
 struct Browser<S> {
-    app: S,
-    jar: RefCell<BTreeMap<String, String>>,
+    client: TestClient<S>,
 }
 
 impl<S, B> Browser<S>
@@ -30,35 +26,11 @@ where
         >,
     B: actix_web::body::MessageBody,
 {
-    async fn send(&self, mut req: TestRequest) -> Page {
-        req = req
+    async fn send(&self, req: TestRequest) -> Page {
+        let req = req
             .insert_header(("user-agent", "demo-test"))
             .peer_addr("127.0.0.1:40000".parse().unwrap());
-        // Cookies go back exactly as they were set (`TestRequest::cookie` would encode them).
-        let header = self
-            .jar
-            .borrow()
-            .iter()
-            .map(|(name, value)| format!("{name}={value}"))
-            .collect::<Vec<_>>();
-        if !header.is_empty() {
-            req = req.insert_header(("cookie", header.join("; ")));
-        }
-        let res = test::call_service(&self.app, req.to_request()).await;
-        let set_cookies: Vec<Cookie<'static>> = res
-            .headers()
-            .get_all("set-cookie")
-            .filter_map(|value| Cookie::parse(value.to_str().ok()?.to_owned()).ok())
-            .collect();
-        for cookie in set_cookies {
-            if cookie.max_age() == Some(actix_web::cookie::time::Duration::ZERO) {
-                self.jar.borrow_mut().remove(cookie.name());
-            } else {
-                self.jar
-                    .borrow_mut()
-                    .insert(cookie.name().to_owned(), cookie.value().to_owned());
-            }
-        }
+        let res = self.client.call(req).await.unwrap();
         let status = res.status();
         let location = res
             .headers()
@@ -84,9 +56,8 @@ where
 
     fn close_browser(&self) {
         // Session cookies go; the persistent remember cookie stays.
-        self.jar
-            .borrow_mut()
-            .retain(|name, _| name == "remember_token");
+        self.client.remove_cookie("id");
+        self.client.remove_cookie("_flash");
     }
 }
 
@@ -99,8 +70,7 @@ async fn browser() -> Browser<
 > {
     let keys = Keys::generate();
     Browser {
-        app: test::init_service(demo_app!(keys)).await,
-        jar: RefCell::new(BTreeMap::new()),
+        client: TestClient::new(test::init_service(demo_app!(keys)).await),
     }
 }
 

@@ -65,19 +65,10 @@ async fn non_utf8_user_agent_keeps_a_strongly_protected_login() {
             .uri(path)
             .insert_header(("user-agent", agent()))
     };
-    // `send` would overwrite the agent; build the requests by hand with the jar's cookies.
+    // `send` would set the client's own agent; `send_raw` adds only the cookies.
     let send = |path: &'static str| {
-        let mut req = with_agent(path);
-        let cookies: Vec<String> = client
-            .jar
-            .borrow()
-            .iter()
-            .map(|(n, v)| format!("{n}={v}"))
-            .collect();
-        if !cookies.is_empty() {
-            req = req.insert_header(("cookie", cookies.join("; ")));
-        }
-        req.peer_addr("127.0.0.1:40000".parse().unwrap())
+        with_agent(path)
+            .peer_addr("127.0.0.1:40000".parse().unwrap())
             .to_request()
     };
     assert_eq!(client.send_raw(send("/login-notch")).await.body, "True");
@@ -92,11 +83,13 @@ async fn duplicate_remember_cookies_use_the_valid_one_and_never_panic() {
     let client = flask_app!(manager(&store, &Events::default()));
     client.get("/login-notch-remember").await;
     let valid = client.cookie("remember").unwrap();
-    client.jar.borrow_mut().clear();
+    client.clear_cookies();
     for header in [
         format!("remember=bogus; remember={valid}"),
         format!("remember={valid}; remember=bogus"),
     ] {
+        // Only the cookies of this header: no session from the request before.
+        client.clear_cookies();
         let req = TestRequest::get()
             .uri("/username")
             .insert_header(("cookie", header.clone()))
@@ -105,6 +98,7 @@ async fn duplicate_remember_cookies_use_the_valid_one_and_never_panic() {
         assert_eq!(seen.status, StatusCode::OK, "{header}");
         assert_eq!(seen.body, "Notch", "{header}");
     }
+    client.clear_cookies();
     let req = TestRequest::get()
         .uri("/username")
         .insert_header(("cookie", "remember=a; remember=b; remember="))
@@ -279,7 +273,7 @@ async fn remember_cookies_with_an_empty_or_unparsable_id_are_anonymous() {
     client.set_cookie("remember", &signed("7"));
     assert_eq!(client.body("/who").await, "7");
     for id in ["", "seven", "-1", "99999999999999999999", " 7", "7\u{0}"] {
-        client.jar.borrow_mut().clear();
+        client.clear_cookies();
         client.set_cookie("remember", &signed(id));
         let seen = client.get("/who").await;
         assert_eq!(seen.status, StatusCode::OK, "{id:?}");

@@ -3,7 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
@@ -18,6 +18,7 @@ use actix_web::http::header::HeaderMap;
 use actix_web::test::{self, TestRequest};
 use actix_web::{HttpRequest, web};
 use login_runtime::__private::{GuardSpec, guard};
+use login_runtime::testing::TestClient;
 use login_runtime::{
     AuthUser, Login, LoginEvent, LoginManager, LoginOptions, MaybeUser, RememberCookie, SecretKey,
     UserLoader,
@@ -345,10 +346,10 @@ impl Seen {
     }
 }
 
-/// A browser for one test app: keeps cookies, sends a User-Agent and a peer address.
+/// A browser for one test app: keeps cookies (through `login_runtime::testing::TestClient`),
+/// sends a User-Agent and a peer address, and reads every response whole.
 pub struct Client<S> {
-    app: S,
-    pub jar: RefCell<BTreeMap<String, String>>,
+    browser: TestClient<S>,
     pub user_agent: RefCell<String>,
     pub peer: RefCell<SocketAddr>,
 }
@@ -360,8 +361,7 @@ where
 {
     pub fn new(app: S) -> Self {
         Client {
-            app,
-            jar: RefCell::new(BTreeMap::new()),
+            browser: TestClient::new(app),
             user_agent: RefCell::new("test-agent/1.0".to_owned()),
             peer: RefCell::new("127.0.0.1:50000".parse().unwrap()),
         }
@@ -375,83 +375,60 @@ where
         self.get(path).await.body
     }
 
+    /// Sends `req` from this browser: its agent, its address, its cookies.
     pub async fn send(&self, req: TestRequest) -> Seen {
-        let mut req = req
+        let req = req
             .insert_header(("user-agent", self.user_agent.borrow().clone()))
             .peer_addr(*self.peer.borrow());
-        // Cookies go back exactly as they were set, as a browser sends them (`TestRequest::cookie`
-        // would percent-encode them).
-        let cookies: Vec<String> = self
-            .jar
-            .borrow()
-            .iter()
-            .map(|(name, value)| format!("{name}={value}"))
-            .collect();
-        if !cookies.is_empty() {
-            req = req.insert_header(("cookie", cookies.join("; ")));
-        }
         self.send_raw(req.to_request()).await
     }
 
+    /// Sends a request built elsewhere, with this browser's cookies only.
     pub async fn send_raw(&self, req: Request) -> Seen {
-        let (status, headers, set_cookies, body) =
-            match test::try_call_service(&self.app, req).await {
-                Ok(res) => {
-                    let set_cookies: Vec<Cookie<'static>> = res
-                        .headers()
-                        .get_all("set-cookie")
-                        .filter_map(|value| Cookie::parse(value.to_str().ok()?.to_owned()).ok())
-                        .collect();
-                    let status = res.status();
-                    let headers = res.headers().clone();
-                    let body = test::read_body(res).await;
-                    (
-                        status,
-                        headers,
-                        set_cookies,
-                        String::from_utf8_lossy(&body).into_owned(),
-                    )
+        match self.browser.call_request(req).await {
+            Ok(res) => {
+                let set_cookies: Vec<Cookie<'static>> = res
+                    .headers()
+                    .get_all("set-cookie")
+                    .filter_map(|value| Cookie::parse(value.to_str().ok()?.to_owned()).ok())
+                    .collect();
+                let status = res.status();
+                let headers = res.headers().clone();
+                let body = String::from_utf8_lossy(&test::read_body(res).await).into_owned();
+                Seen {
+                    status,
+                    headers,
+                    set_cookies,
+                    body,
                 }
-                Err(error) => {
-                    let res = error.error_response();
-                    (
-                        res.status(),
-                        res.headers().clone(),
-                        Vec::new(),
-                        String::new(),
-                    )
-                }
-            };
-        for cookie in &set_cookies {
-            if cookie.max_age() == Some(actix_web::cookie::time::Duration::ZERO) {
-                self.jar.borrow_mut().remove(cookie.name());
-            } else {
-                self.jar
-                    .borrow_mut()
-                    .insert(cookie.name().to_owned(), cookie.value().to_owned());
             }
-        }
-        Seen {
-            status,
-            headers,
-            set_cookies,
-            body,
+            Err(error) => {
+                let res = error.error_response();
+                Seen {
+                    status: res.status(),
+                    headers: res.headers().clone(),
+                    set_cookies: Vec::new(),
+                    body: String::new(),
+                }
+            }
         }
     }
 
     /// Wipes the session cookie, as if the browser had been closed; the remember cookie stays.
     pub fn clear_session(&self) {
-        self.jar.borrow_mut().remove("id");
+        self.browser.remove_cookie("id");
+    }
+
+    pub fn clear_cookies(&self) {
+        self.browser.clear_cookies();
     }
 
     pub fn set_cookie(&self, name: &str, value: &str) {
-        self.jar
-            .borrow_mut()
-            .insert(name.to_owned(), value.to_owned());
+        self.browser.set_cookie(name, value);
     }
 
     pub fn cookie(&self, name: &str) -> Option<String> {
-        self.jar.borrow().get(name).cloned()
+        self.browser.cookie(name)
     }
 }
 
