@@ -110,14 +110,20 @@ impl Browser {
         }
     }
 
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+    /// One WebDriver command; the WebDriver error (`stale element reference`, …) as `Err`.
+    fn try_call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, Value> {
         let path = format!("/session/{}{path}", self.session);
-        let answer = http(self.port, method, &path, body.as_ref());
-        assert!(
-            answer["value"].get("error").is_none(),
-            "{method} {path}: {answer}"
-        );
-        answer["value"].clone()
+        let mut answer = http(self.port, method, &path, body.as_ref());
+        let value = answer["value"].take();
+        match value.get("error") {
+            None => Ok(value),
+            Some(_) => Err(json!({ "command": format!("{method} {path}"), "answer": value })),
+        }
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        self.try_call(method, path, body)
+            .unwrap_or_else(|error| panic!("{error}"))
     }
 
     fn go(&self, url: &str) {
@@ -128,12 +134,35 @@ impl Browser {
         self.call("GET", "/url", None).as_str().unwrap().to_owned()
     }
 
-    fn text(&self) -> String {
-        let body = self.find("body");
-        self.call("GET", &format!("/element/{body}/text"), None)
-            .as_str()
-            .unwrap()
-            .to_owned()
+    /// The page's text, or `Err` while a navigation replaces the document under us.
+    fn try_text(&self) -> Result<String, Value> {
+        let found = self.try_call(
+            "POST",
+            "/element",
+            Some(json!({"using": "css selector", "value": "body"})),
+        )?;
+        let body = found[ELEMENT].as_str().unwrap_or_default().to_owned();
+        let text = self.try_call("GET", &format!("/element/{body}/text"), None)?;
+        Ok(text.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Waits until the page shows `needle`. A click that submits a form returns before the next
+    /// page has replaced the current one (logging out of `/` lands on `/` again), so a page's
+    /// text is only trusted once it says what the test expects, or the wait times out.
+    fn wait_for_text(&self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let text = self.try_text();
+            if matches!(&text, Ok(text) if text.contains(needle)) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the page at {} never showed {needle:?}; last seen: {text:?}",
+                self.url()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn find(&self, css: &str) -> String {
@@ -180,7 +209,7 @@ impl Browser {
 
     /// Waits for a navigation started by a click to land on `path`.
     fn wait_for_path(&self, base: &str, path: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(30);
         while self.url() != format!("{base}{path}") {
             assert!(
                 Instant::now() < deadline,
@@ -233,13 +262,7 @@ fn the_demo_works_in_a_real_browser() {
     // A members' page sends the visitor to the login form, which says why.
     browser.go(&format!("{base}/members"));
     assert_eq!(browser.url(), format!("{base}/login?next=%2Fmembers"));
-    assert!(
-        browser
-            .text()
-            .contains("Please log in to access this page."),
-        "{}",
-        browser.text()
-    );
+    browser.wait_for_text("Please log in to access this page.");
 
     // Log in with remember-me; the form carries `next` back to the members' page.
     browser.fill("input[name=username]", "alice");
@@ -247,11 +270,7 @@ fn the_demo_works_in_a_real_browser() {
     browser.click("input[name=remember]");
     browser.click("button");
     browser.wait_for_path(&base, "/members");
-    assert!(
-        browser.text().contains("Only members see this, Alice."),
-        "{}",
-        browser.text()
-    );
+    browser.wait_for_text("Only members see this, Alice.");
     let cookies = browser.cookie_names();
     assert!(
         cookies.contains(&"id".to_owned()) && cookies.contains(&"remember_token".to_owned()),
@@ -261,7 +280,7 @@ fn the_demo_works_in_a_real_browser() {
     // The browser is closed and reopened: remembered, but settings need the password again.
     browser.close_and_reopen();
     browser.go(&format!("{base}/members"));
-    assert!(browser.text().contains("Alice"), "{}", browser.text());
+    browser.wait_for_text("Alice");
     browser.go(&format!("{base}/settings"));
     assert_eq!(
         browser.url(),
@@ -270,21 +289,13 @@ fn the_demo_works_in_a_real_browser() {
     browser.fill("input[name=password]", "wonderland");
     browser.click("button");
     browser.wait_for_path(&base, "/settings");
-    assert!(
-        browser.text().contains("Settings for alice."),
-        "{}",
-        browser.text()
-    );
+    browser.wait_for_text("Settings for alice.");
 
     // Log out: the login and the remember cookie are gone.
     browser.go(&format!("{base}/"));
     browser.click("form[action='/logout'] button");
-    browser.wait_for_path(&base, "/");
-    assert!(
-        browser.text().contains("You are logged out."),
-        "{}",
-        browser.text()
-    );
+    browser.wait_for_text("You are logged out.");
+    assert_eq!(browser.url(), format!("{base}/"));
     assert!(
         !browser
             .cookie_names()
