@@ -205,7 +205,10 @@ impl<L: UserLoader> LoginManager<L> {
     }
 
     /// Keys that signed remember cookies before the current one: still accepted, and such
-    /// cookies are re-signed with the current key when used.
+    /// cookies are re-signed with the current key (and the user's hash tag under it) by the
+    /// first request that loads their user, whether it restores the login or the session
+    /// still holds it. Keep an old key listed until its cookies have been used, or have
+    /// expired; removing it logs out whoever still holds only a cookie it signed.
     pub fn previous_secret_keys(mut self, keys: impl IntoIterator<Item = SecretKey>) -> Self {
         self.config.previous_keys.extend(keys);
         let format = self.config.codec.format();

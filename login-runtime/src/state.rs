@@ -3,7 +3,7 @@
 //! `Rc<RequestState>` kept in the request's extensions.
 
 use std::any::Any;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
@@ -20,6 +20,7 @@ use subtle::ConstantTimeEq;
 use crate::config::Config;
 use crate::error::LoginError;
 use crate::events::LoginEvent;
+use crate::remember::RememberToken;
 use crate::user::AuthUser;
 
 /// Session keys owned by login-runtime. Everything else in the session belongs to the app
@@ -88,6 +89,8 @@ pub(crate) struct RequestState {
     protected: Cell<bool>,
     resolution: RefCell<Option<Shared<LocalBoxFuture<'static, Resolution>>>>,
     pub(crate) cookie: RefCell<CookieAction>,
+    /// The request's remember token, verified at most once however often it is asked for.
+    token: OnceCell<Option<RememberToken>>,
 }
 
 impl RequestState {
@@ -98,6 +101,7 @@ impl RequestState {
             protected: Cell::new(false),
             resolution: RefCell::new(None),
             cookie: RefCell::new(CookieAction::Keep),
+            token: OnceCell::new(),
         }
     }
 
@@ -127,6 +131,13 @@ impl RequestState {
 
     fn cookie_cleared(&self) -> bool {
         *self.cookie.borrow() == CookieAction::Clear
+    }
+
+    /// The first valid remember token the request carries, verified once per request.
+    fn remember_token(&self, req: &HttpRequest) -> Option<&RememberToken> {
+        self.token
+            .get_or_init(|| remember_token(req, self.config(), SystemTime::now()))
+            .as_ref()
     }
 
     fn settle(&self, resolution: Resolution) {
@@ -219,8 +230,7 @@ impl RequestState {
             CookieAction::Clear => return false,
             CookieAction::Keep => {}
         }
-        let config = self.config();
-        remember_token(req, config, SystemTime::now()).is_some()
+        self.remember_token(req).is_some()
     }
 
     pub(crate) fn login<U: AuthUser>(
@@ -350,9 +360,15 @@ impl RequestState {
             return action;
         }
         let now = SystemTime::now();
-        let Some(token) = remember_token(req, config, now) else {
+        let Some(token) = self.remember_token(req) else {
             return CookieAction::Keep;
         };
+        if token.signed_with_previous_key && token.hash_tag.is_some() {
+            // Its hash tag was made with a retired key and only the user's session hash can
+            // make it again: a request that loads the user re-signs it (`resolve`). Re-signing
+            // the old tag here would give a cookie that dies with the old key.
+            return CookieAction::Keep;
+        }
         let duration = token.duration.unwrap_or(config.remember.duration);
         CookieAction::Set {
             value: config
@@ -387,15 +403,29 @@ async fn resolve_inner(
         });
         match user {
             Some(user) if user.active && bound.is_some() => {
-                if bound != Some(0) {
+                let current_tag = config
+                    .hash_tags(user.session_hash.as_deref())
+                    .next()
+                    .flatten();
+                if bound != Some(0)
+                    && let Some(tag) = &current_tag
+                {
                     // Tagged under a rotated-out key: re-tag under the current one.
-                    if let Some(tag) = config
+                    put(&session, AUTH_HASH, tag)?;
+                }
+                // The same for this user's remember cookie, so retiring the old key does not
+                // end the login once the session does. A cookie whose tag is stale (the
+                // password changed since) is never re-signed.
+                if !state.cookie_cleared()
+                    && let Some(token) = state.remember_token(req)
+                    && token.signed_with_previous_key
+                    && token.user_id == id
+                    && config
                         .hash_tags(user.session_hash.as_deref())
-                        .next()
-                        .flatten()
-                    {
-                        put(&session, AUTH_HASH, tag)?;
-                    }
+                        .any(|tag| token.hash_tag_matches(tag.as_deref()))
+                {
+                    let action = resign(config, token, current_tag.as_deref(), SystemTime::now());
+                    state.set_cookie_action(action);
                 }
                 return Ok(Some(Current {
                     user: Some(user.object),
@@ -415,8 +445,7 @@ async fn resolve_inner(
             }
         }
     } else if has_remember_cookie(req, config) && !state.cookie_cleared() {
-        let now = SystemTime::now();
-        match remember_token(req, config, now) {
+        match state.remember_token(req).cloned() {
             Some(token) => {
                 let user = Rc::clone(&backend).load_user(token.user_id.clone()).await?;
                 let bound = user.as_ref().and_then(|user| {
@@ -447,24 +476,9 @@ async fn resolve_inner(
                             put(&session, AUTH_HASH, tag)?;
                         }
                         if token.signed_with_previous_key {
-                            // Key rotation: re-sign with the current key, same expiry.
-                            let duration = token.duration.unwrap_or(config.remember.duration);
-                            let (issued, max_age) = match token.expires_at {
-                                Some(expires) => (
-                                    expires.checked_sub(duration).unwrap_or(now),
-                                    expires.duration_since(now).unwrap_or_default(),
-                                ),
-                                None => (now, duration),
-                            };
-                            state.set_cookie_action(CookieAction::Set {
-                                value: config.codec.encode(
-                                    &token.user_id,
-                                    current_tag.as_deref(),
-                                    duration,
-                                    issued,
-                                ),
-                                max_age,
-                            });
+                            let action =
+                                resign(config, &token, current_tag.as_deref(), SystemTime::now());
+                            state.set_cookie_action(action);
                         }
                         config.emit(LoginEvent::LoadedFromCookie {
                             user_id: token.user_id.clone(),
@@ -496,6 +510,30 @@ async fn resolve_inner(
         }));
     }
     Ok(None)
+}
+
+/// A remember cookie verified by a previous key, signed again with the current key and the
+/// user's current hash tag. It keeps its expiry, unless every request refreshes it anyway.
+fn resign(
+    config: &Config,
+    token: &RememberToken,
+    current_tag: Option<&str>,
+    now: SystemTime,
+) -> CookieAction {
+    let duration = token.duration.unwrap_or(config.remember.duration);
+    let (issued, max_age) = match token.expires_at {
+        Some(expires) if !config.remember.refresh_each_request => (
+            expires.checked_sub(duration).unwrap_or(now),
+            expires.duration_since(now).unwrap_or_default(),
+        ),
+        _ => (now, duration),
+    };
+    CookieAction::Set {
+        value: config
+            .codec
+            .encode(&token.user_id, current_tag, duration, issued),
+        max_age,
+    }
 }
 
 /// Constant-time comparison of the session's stored hash tag with the user's current one.
@@ -531,11 +569,7 @@ fn has_remember_cookie(req: &HttpRequest, config: &Config) -> bool {
 /// The first valid remember token the request carries. Cookie values are read exactly as
 /// sent (not percent-decoded), because that is what was signed; a Flask-format value is
 /// unquoted the way Werkzeug unquotes it.
-fn remember_token(
-    req: &HttpRequest,
-    config: &Config,
-    now: SystemTime,
-) -> Option<crate::remember::RememberToken> {
+fn remember_token(req: &HttpRequest, config: &Config, now: SystemTime) -> Option<RememberToken> {
     let cookies = req.cookies_raw().ok()?;
     let flask = config.codec.format() == crate::remember::RememberFormat::FlaskLogin;
     cookies

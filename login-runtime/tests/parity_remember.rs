@@ -464,6 +464,138 @@ async fn cookie_signed_with_a_rotated_out_key_is_accepted_while_listed_and_re_si
     assert_eq!(dropped.body("/username").await, "Anonymous");
 }
 
+/// A client that logged in with remember-me under `old_key`: its session and its remember
+/// cookie, as the browser keeps them across the key rotation.
+async fn logged_in_under(store: &Store, old_key: &SecretKey) -> (String, String) {
+    let before = flask_app!(manager(store, &Events::default()).secret_key(old_key.clone()));
+    before.get("/login-notch-remember").await;
+    (
+        before.cookie("id").unwrap(),
+        before.cookie("remember").unwrap(),
+    )
+}
+
+#[actix_web::test]
+async fn a_logged_in_clients_old_key_cookie_is_re_signed_and_outlives_the_old_key() {
+    // The re-signing on use is not only for restores: a client that still has its session
+    // also gets its remember cookie moved to the current key, so retiring the old key later
+    // does not log it out once the session ends.
+    let store = Store::flask();
+    let (old_key, new_key) = (SecretKey::generate(), SecretKey::generate());
+    let (session, old_cookie) = logged_in_under(&store, &old_key).await;
+
+    let rotated = flask_app!(
+        manager(&store, &Events::default())
+            .secret_key(new_key.clone())
+            .previous_secret_keys([old_key.clone()])
+    );
+    rotated.set_cookie("id", &session);
+    rotated.set_cookie("remember", &old_cookie);
+    let seen = rotated.get("/username").await;
+    assert_eq!(seen.body, "Notch");
+    let resigned = seen
+        .cookie("remember")
+        .expect("re-signed with the current key");
+    let token = RememberCodec::new(RememberFormat::Signed, new_key.clone())
+        .decode(resigned.value(), SystemTime::now())
+        .expect("verifies with the new key alone");
+    let original = RememberCodec::new(RememberFormat::Signed, old_key)
+        .decode(&old_cookie, SystemTime::now())
+        .unwrap();
+    assert_eq!(token.expires_at, original.expires_at, "same expiry");
+    // Re-signed once: the next request leaves it alone.
+    assert!(rotated.get("/username").await.cookie("remember").is_none());
+
+    // The old key retired, the browser closed: the re-signed cookie still logs Notch in.
+    let retired = flask_app!(manager(&store, &Events::default()).secret_key(new_key));
+    retired.set_cookie("remember", resigned.value());
+    assert_eq!(retired.body("/username").await, "Notch");
+}
+
+#[actix_web::test]
+async fn refresh_each_request_after_a_key_rotation_re_tags_the_cookie_with_the_current_key() {
+    let store = Store::flask();
+    let (old_key, new_key) = (SecretKey::generate(), SecretKey::generate());
+    let (session, old_cookie) = logged_in_under(&store, &old_key).await;
+    let refreshing = RememberCookie::default()
+        .name("remember")
+        .refresh_each_request(true)
+        .secure(false);
+
+    let rotated = flask_app!(
+        manager(&store, &Events::default())
+            .secret_key(new_key.clone())
+            .previous_secret_keys([old_key.clone()])
+            .remember_cookie(refreshing.clone())
+    );
+    rotated.set_cookie("id", &session);
+    rotated.set_cookie("remember", &old_cookie);
+    // A page that never loads the user cannot re-make the user's hash tag: it leaves the
+    // cookie as it is rather than re-signing a tag the current key cannot vouch for.
+    assert!(rotated.get("/").await.cookie("remember").is_none());
+    let seen = rotated.get("/username").await;
+    assert_eq!(seen.body, "Notch");
+    let refreshed = seen
+        .cookie("remember")
+        .expect("refreshed")
+        .value()
+        .to_owned();
+    assert!(
+        RememberCodec::new(RememberFormat::Signed, new_key.clone())
+            .decode(&refreshed, SystemTime::now())
+            .is_some()
+    );
+    // From now on every request refreshes it, with the current key's tag.
+    let again = rotated.get("/").await;
+    let refreshed = again
+        .cookie("remember")
+        .expect("refreshed")
+        .value()
+        .to_owned();
+
+    let retired = flask_app!(
+        manager(&store, &Events::default())
+            .secret_key(new_key)
+            .remember_cookie(refreshing)
+    );
+    retired.set_cookie("remember", &refreshed);
+    assert_eq!(retired.body("/username").await, "Notch");
+}
+
+#[actix_web::test]
+async fn a_stale_cookie_is_not_revived_by_a_refresh() {
+    // The password changed: a refresh re-signs the cookie, but never with the new hash tag.
+    let store = Store::flask();
+    let client = flask_app!(
+        manager(&store, &Events::default()).remember_cookie(
+            RememberCookie::default()
+                .name("remember")
+                .refresh_each_request(true)
+                .secure(false)
+        )
+    );
+    client.get("/login-notch-remember").await;
+    let stale = client.cookie("remember").unwrap();
+    store.set_password("1", "new-hash");
+    // The session's request ends the login and clears the cookie.
+    assert!(is_removal(client.get("/username").await.cookie("remember")));
+    // A client holding the stale cookie and no session is refused however often it refreshes.
+    let other = flask_app!(
+        manager(&store, &Events::default()).remember_cookie(
+            RememberCookie::default()
+                .name("remember")
+                .refresh_each_request(true)
+                .secure(false)
+        )
+    );
+    other.set_cookie("remember", &stale);
+    let seen = other.get("/").await;
+    if let Some(refreshed) = seen.cookie("remember").filter(|c| !c.value().is_empty()) {
+        other.set_cookie("remember", refreshed.value());
+    }
+    assert_eq!(other.body("/username").await, "Anonymous");
+}
+
 mod flask_format {
     use super::*;
 
