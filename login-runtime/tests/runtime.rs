@@ -526,6 +526,9 @@ mod redis {
     use super::*;
     use actix_session::SessionMiddleware;
     use actix_session::storage::RedisSessionStore;
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
 
     async fn redis_client(
         store: &Store,
@@ -539,6 +542,19 @@ mod redis {
         let redis = RedisSessionStore::new("redis://127.0.0.1:6379")
             .await
             .expect("Redis on 127.0.0.1:6379");
+        client_on(store, redis).await
+    }
+
+    async fn client_on(
+        store: &Store,
+        redis: RedisSessionStore,
+    ) -> Client<
+        impl actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+            Error = actix_web::Error,
+        >,
+    > {
         Client::new(
             test::init_service(
                 App::new()
@@ -595,5 +611,121 @@ mod redis {
         second.set_cookie("id", &first.cookie("id").unwrap());
         *second.user_agent.borrow_mut() = first.user_agent.borrow().clone();
         assert_eq!(second.body("/username").await, "Notch");
+    }
+
+    /// A TCP relay in front of Redis that the test cuts, as if Redis went down, and restores.
+    struct Relay {
+        port: u16,
+        down: Arc<AtomicBool>,
+        live: Arc<Mutex<Vec<TcpStream>>>,
+    }
+
+    impl Relay {
+        fn start() -> Relay {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let down = Arc::new(AtomicBool::new(false));
+            let live = Arc::new(Mutex::new(Vec::new()));
+            let (down_, live_) = (Arc::clone(&down), Arc::clone(&live));
+            std::thread::spawn(move || {
+                for client in listener.incoming().flatten() {
+                    if down_.load(Ordering::SeqCst) {
+                        continue; // dropped: the connection is refused at once
+                    }
+                    let Ok(redis) = TcpStream::connect("127.0.0.1:6379") else {
+                        continue;
+                    };
+                    let mut live = live_.lock().unwrap();
+                    for (mut from, mut to) in [
+                        (client.try_clone().unwrap(), redis.try_clone().unwrap()),
+                        (redis.try_clone().unwrap(), client.try_clone().unwrap()),
+                    ] {
+                        std::thread::spawn(move || {
+                            let _ = std::io::copy(&mut from, &mut to);
+                            let _ = to.shutdown(Shutdown::Both);
+                        });
+                    }
+                    live.extend([client, redis]);
+                }
+            });
+            Relay { port, down, live }
+        }
+
+        fn url(&self) -> String {
+            format!("redis://127.0.0.1:{}", self.port)
+        }
+
+        /// Redis goes down: every open connection is cut and new ones are refused.
+        fn cut(&self) {
+            self.down.store(true, Ordering::SeqCst);
+            for stream in self.live.lock().unwrap().drain(..) {
+                let _ = stream.shutdown(Shutdown::Both);
+            }
+        }
+
+        fn restore(&self) {
+            self.down.store(false, Ordering::SeqCst);
+        }
+    }
+
+    #[actix_web::test]
+    #[ignore = "needs Redis on 127.0.0.1:6379; run by .ci/run"]
+    async fn redis_going_down_is_a_clean_error_and_the_login_survives_it() {
+        let relay = Relay::start();
+        let store = Store::flask();
+        // A pool whose connections fail fast, as SECURITY.md recommends: `RedisSessionStore::new`
+        // waits for its reconnection backoff (minutes) before a request can fail.
+        let mut config = deadpool_redis::Config::from_url(relay.url());
+        config.pool = Some(deadpool_redis::PoolConfig {
+            timeouts: deadpool_redis::Timeouts {
+                wait: Some(Duration::from_secs(2)),
+                create: Some(Duration::from_secs(2)),
+                recycle: Some(Duration::from_secs(2)),
+            },
+            ..deadpool_redis::PoolConfig::default()
+        });
+        let pool = config
+            .create_pool(Some(deadpool_redis::Runtime::Tokio1))
+            .unwrap();
+        let redis = RedisSessionStore::new_pooled(pool).await.unwrap();
+        let client = client_on(&store, redis).await;
+        client.get("/set-foo").await;
+        client.get("/login-notch").await;
+        assert_eq!(client.body("/username").await, "Notch");
+        let session = client.cookie("id").expect("a session");
+
+        relay.cut();
+        for path in ["/username", "/protected", "/logout"] {
+            let seen = client.get(path).await;
+            assert_eq!(
+                seen.status,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "{path} while Redis is down"
+            );
+            assert!(
+                seen.set_cookies.is_empty(),
+                "{path}: no cookie is touched while the store cannot be read: {:?}",
+                seen.set_cookies
+            );
+        }
+        assert_eq!(client.cookie("id"), Some(session));
+
+        // Redis is back: the same session, still logged in, the app's data intact.
+        relay.restore();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let seen = client.get("/username").await;
+            if seen.status == StatusCode::OK {
+                assert_eq!(seen.body, "Notch");
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still {} after Redis came back",
+                seen.status
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(client.body("/get-foo").await, "bar");
     }
 }
