@@ -538,13 +538,7 @@ async fn protected_client(
     mode: SessionProtection,
     store: &Store,
     events: &Events,
-) -> Client<
-    impl actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
-        Error = actix_web::Error,
-    >,
-> {
+) -> Client<impl common::TestApp> {
     flask_app!(manager(store, events).session_protection(mode))
 }
 
@@ -821,15 +815,7 @@ mod test_helper {
     use super::*;
     use login_runtime::testing::TestRequestLoginExt;
 
-    async fn app_with(
-        mode: SessionProtection,
-    ) -> Client<
-        impl actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
-            Error = actix_web::Error,
-        >,
-    > {
+    async fn app_with(mode: SessionProtection) -> Client<impl common::TestApp> {
         let store = Store::flask();
         Client::new(
             test::init_service(

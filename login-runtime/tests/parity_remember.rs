@@ -27,6 +27,14 @@ fn assert_expires_in(cookie: &actix_web::cookie::Cookie<'_>, expected: Duration)
     );
 }
 
+/// The test manager's remember cookie, refreshed on each request.
+fn refreshing() -> RememberCookie {
+    RememberCookie::default()
+        .name("remember")
+        .refresh_each_request(true)
+        .secure(false)
+}
+
 fn is_removal(cookie: Option<&actix_web::cookie::Cookie<'_>>) -> bool {
     cookie.is_some_and(|cookie| cookie.max_age() == Some(CookieDuration::ZERO))
 }
@@ -147,14 +155,7 @@ async fn remember_me_no_refresh_every_request() {
 #[actix_web::test]
 async fn remember_me_refresh_each_request() {
     let store = Store::flask();
-    let client = flask_app!(
-        manager(&store, &Events::default()).remember_cookie(
-            RememberCookie::default()
-                .name("remember")
-                .refresh_each_request(true)
-                .secure(false)
-        )
-    );
+    let client = flask_app!(manager(&store, &Events::default()).remember_cookie(refreshing()));
     let first = client
         .get("/login-notch-remember-custom")
         .await
@@ -178,14 +179,7 @@ async fn remember_me_refresh_each_request() {
 async fn refresh_each_request_only_for_remembered_logins() {
     // Difference (P23, Flask-Login #424/#824): a login without remember-me gets no cookie.
     let store = Store::flask();
-    let client = flask_app!(
-        manager(&store, &Events::default()).remember_cookie(
-            RememberCookie::default()
-                .name("remember")
-                .refresh_each_request(true)
-                .secure(false)
-        )
-    );
+    let client = flask_app!(manager(&store, &Events::default()).remember_cookie(refreshing()));
     assert!(
         client
             .get("/login-notch")
@@ -517,16 +511,12 @@ async fn refresh_each_request_after_a_key_rotation_re_tags_the_cookie_with_the_c
     let store = Store::flask();
     let (old_key, new_key) = (SecretKey::generate(), SecretKey::generate());
     let (session, old_cookie) = logged_in_under(&store, &old_key).await;
-    let refreshing = RememberCookie::default()
-        .name("remember")
-        .refresh_each_request(true)
-        .secure(false);
 
     let rotated = flask_app!(
         manager(&store, &Events::default())
             .secret_key(new_key.clone())
             .previous_secret_keys([old_key.clone()])
-            .remember_cookie(refreshing.clone())
+            .remember_cookie(refreshing())
     );
     rotated.set_cookie("id", &session);
     rotated.set_cookie("remember", &old_cookie);
@@ -556,7 +546,7 @@ async fn refresh_each_request_after_a_key_rotation_re_tags_the_cookie_with_the_c
     let retired = flask_app!(
         manager(&store, &Events::default())
             .secret_key(new_key)
-            .remember_cookie(refreshing)
+            .remember_cookie(refreshing())
     );
     retired.set_cookie("remember", &refreshed);
     assert_eq!(retired.body("/username").await, "Notch");
@@ -566,28 +556,14 @@ async fn refresh_each_request_after_a_key_rotation_re_tags_the_cookie_with_the_c
 async fn a_stale_cookie_is_not_revived_by_a_refresh() {
     // The password changed: a refresh re-signs the cookie, but never with the new hash tag.
     let store = Store::flask();
-    let client = flask_app!(
-        manager(&store, &Events::default()).remember_cookie(
-            RememberCookie::default()
-                .name("remember")
-                .refresh_each_request(true)
-                .secure(false)
-        )
-    );
+    let client = flask_app!(manager(&store, &Events::default()).remember_cookie(refreshing()));
     client.get("/login-notch-remember").await;
     let stale = client.cookie("remember").unwrap();
     store.set_password("1", "new-hash");
     // The session's request ends the login and clears the cookie.
     assert!(is_removal(client.get("/username").await.cookie("remember")));
     // A client holding the stale cookie and no session is refused however often it refreshes.
-    let other = flask_app!(
-        manager(&store, &Events::default()).remember_cookie(
-            RememberCookie::default()
-                .name("remember")
-                .refresh_each_request(true)
-                .secure(false)
-        )
-    );
+    let other = flask_app!(manager(&store, &Events::default()).remember_cookie(refreshing()));
     other.set_cookie("remember", &stale);
     let seen = other.get("/").await;
     if let Some(refreshed) = seen.cookie("remember").filter(|c| !c.value().is_empty()) {

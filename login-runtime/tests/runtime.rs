@@ -530,31 +530,14 @@ mod redis {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::Duration;
 
-    async fn redis_client(
-        store: &Store,
-    ) -> Client<
-        impl actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
-            Error = actix_web::Error,
-        >,
-    > {
+    async fn redis_client(store: &Store) -> Client<impl common::TestApp> {
         let redis = RedisSessionStore::new("redis://127.0.0.1:6379")
             .await
             .expect("Redis on 127.0.0.1:6379");
         client_on(store, redis).await
     }
 
-    async fn client_on(
-        store: &Store,
-        redis: RedisSessionStore,
-    ) -> Client<
-        impl actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
-            Error = actix_web::Error,
-        >,
-    > {
+    async fn client_on(store: &Store, redis: RedisSessionStore) -> Client<impl common::TestApp> {
         Client::new(
             test::init_service(
                 App::new()

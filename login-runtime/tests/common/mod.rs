@@ -24,6 +24,22 @@ use login_runtime::{
     UserLoader,
 };
 
+/// An `actix_web::test` service, as the helpers that build one return it:
+/// `Client<impl TestApp>` instead of spelling out the `Service` bounds each time.
+pub trait TestApp:
+    Service<Request, Response = ServiceResponse<Self::Body>, Error = actix_web::Error>
+{
+    type Body: MessageBody;
+}
+
+impl<S, B> TestApp for S
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    type Body = B;
+}
+
 /// Flask-Login's test `User`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
