@@ -458,15 +458,32 @@ async fn cookie_signed_with_a_rotated_out_key_is_accepted_while_listed_and_re_si
     assert_eq!(dropped.body("/username").await, "Anonymous");
 }
 
-/// A client that logged in with remember-me under `old_key`: its session and its remember
-/// cookie, as the browser keeps them across the key rotation.
-async fn logged_in_under(store: &Store, old_key: &SecretKey) -> (String, String) {
+/// A client that logged in with remember-me under an old key, on an app where that key has
+/// just been rotated out (`remember` configures the new app's cookie). Returns the client
+/// (session and remember cookie kept, as a browser keeps them), the old key, the new key and
+/// the old key's cookie.
+async fn rotated_after_login(
+    store: &Store,
+    remember: RememberCookie,
+) -> (
+    common::Client<impl common::TestApp>,
+    SecretKey,
+    SecretKey,
+    String,
+) {
+    let (old_key, new_key) = (SecretKey::generate(), SecretKey::generate());
     let before = flask_app!(manager(store, &Events::default()).secret_key(old_key.clone()));
     before.get("/login-notch-remember").await;
-    (
-        before.cookie("id").unwrap(),
-        before.cookie("remember").unwrap(),
-    )
+    let old_cookie = before.cookie("remember").unwrap();
+    let rotated = flask_app!(
+        manager(store, &Events::default())
+            .secret_key(new_key.clone())
+            .previous_secret_keys([old_key.clone()])
+            .remember_cookie(remember)
+    );
+    rotated.set_cookie("id", &before.cookie("id").unwrap());
+    rotated.set_cookie("remember", &old_cookie);
+    (rotated, old_key, new_key, old_cookie)
 }
 
 #[actix_web::test]
@@ -475,16 +492,11 @@ async fn a_logged_in_clients_old_key_cookie_is_re_signed_and_outlives_the_old_ke
     // also gets its remember cookie moved to the current key, so retiring the old key later
     // does not log it out once the session ends.
     let store = Store::flask();
-    let (old_key, new_key) = (SecretKey::generate(), SecretKey::generate());
-    let (session, old_cookie) = logged_in_under(&store, &old_key).await;
-
-    let rotated = flask_app!(
-        manager(&store, &Events::default())
-            .secret_key(new_key.clone())
-            .previous_secret_keys([old_key.clone()])
-    );
-    rotated.set_cookie("id", &session);
-    rotated.set_cookie("remember", &old_cookie);
+    let (rotated, old_key, new_key, old_cookie) = rotated_after_login(
+        &store,
+        RememberCookie::default().name("remember").secure(false),
+    )
+    .await;
     let seen = rotated.get("/username").await;
     assert_eq!(seen.body, "Notch");
     let resigned = seen
@@ -509,17 +521,7 @@ async fn a_logged_in_clients_old_key_cookie_is_re_signed_and_outlives_the_old_ke
 #[actix_web::test]
 async fn refresh_each_request_after_a_key_rotation_re_tags_the_cookie_with_the_current_key() {
     let store = Store::flask();
-    let (old_key, new_key) = (SecretKey::generate(), SecretKey::generate());
-    let (session, old_cookie) = logged_in_under(&store, &old_key).await;
-
-    let rotated = flask_app!(
-        manager(&store, &Events::default())
-            .secret_key(new_key.clone())
-            .previous_secret_keys([old_key.clone()])
-            .remember_cookie(refreshing())
-    );
-    rotated.set_cookie("id", &session);
-    rotated.set_cookie("remember", &old_cookie);
+    let (rotated, _, new_key, _) = rotated_after_login(&store, refreshing()).await;
     // A page that never loads the user cannot re-make the user's hash tag: it leaves the
     // cookie as it is rather than re-signing a tag the current key cannot vouch for.
     assert!(rotated.get("/").await.cookie("remember").is_none());
