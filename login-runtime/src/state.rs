@@ -567,22 +567,23 @@ fn has_remember_cookie(req: &HttpRequest, config: &Config) -> bool {
 }
 
 /// The first valid remember token the request carries. Cookie values are read exactly as
-/// sent (not percent-decoded), because that is what was signed; a Flask-format value is
-/// unquoted the way Werkzeug unquotes it.
+/// sent (not percent-decoded), because that is what was signed; in the FlaskLogin format they
+/// are read from the `Cookie` headers the way Werkzeug reads them, quotes and all.
 fn remember_token(req: &HttpRequest, config: &Config, now: SystemTime) -> Option<RememberToken> {
+    let name = config.remember.name.as_str();
+    if config.codec.format() == crate::remember::RememberFormat::FlaskLogin {
+        return req
+            .headers()
+            .get_all(header::COOKIE)
+            .filter_map(|value| std::str::from_utf8(value.as_bytes()).ok())
+            .flat_map(|value| crate::remember::flask::werkzeug_cookie_values(value, name))
+            .find_map(|value| config.codec.decode(&value?, now));
+    }
     let cookies = req.cookies_raw().ok()?;
-    let flask = config.codec.format() == crate::remember::RememberFormat::FlaskLogin;
     cookies
         .iter()
-        .filter(|cookie| cookie.name() == config.remember.name)
-        .find_map(|cookie| {
-            if flask {
-                let value = crate::remember::flask::unquote_cookie_value(cookie.value())?;
-                config.codec.decode(&value, now)
-            } else {
-                config.codec.decode(cookie.value(), now)
-            }
-        })
+        .filter(|cookie| cookie.name() == name)
+        .find_map(|cookie| config.codec.decode(cookie.value(), now))
 }
 
 fn remove_login_keys(session: &Session) {

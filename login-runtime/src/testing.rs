@@ -221,7 +221,14 @@ where
             if expired {
                 cookies.remove(cookie.name());
             } else {
-                cookies.insert(cookie.name().to_owned(), cookie.value().to_owned());
+                // Kept as a browser keeps it: exactly as set, quotes included (the `cookie`
+                // crate's `value()` drops them, and Werkzeug-quoted values need them).
+                let raw = value
+                    .to_str()
+                    .ok()
+                    .and_then(|set| set.split(';').next()?.split_once('='))
+                    .map_or(cookie.value(), |(_, raw)| raw.trim());
+                cookies.insert(cookie.name().to_owned(), raw.to_owned());
             }
         }
     }

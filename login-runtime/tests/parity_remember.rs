@@ -708,6 +708,72 @@ mod werkzeug_quoting {
         format!("\"{escaped}|{digest}\"")
     }
 
+    fn flask_client_manager(store: &Store) -> login_runtime::LoginManager<Store> {
+        manager(store, &Events::default())
+            .secret_key(SecretKey::try_from(FLASK_SECRET).unwrap())
+            .remember_format(RememberFormat::FlaskLogin)
+    }
+
+    #[actix_web::test]
+    async fn an_id_with_leading_spaces_round_trips_quoted() {
+        // The `cookie` crate trims the whitespace inside quotes; Werkzeug does not, and
+        // neither do we.
+        use actix_web::{App, web};
+        use login_runtime::{Login, LoginOptions};
+
+        let store = Store::flask();
+        let spaced = common::user("Spaced", "  7", true);
+        store
+            .users
+            .borrow_mut()
+            .insert(spaced.id.clone(), spaced.clone());
+        let client = common::Client::new(
+            actix_web::test::init_service(
+                App::new()
+                    .configure(common::routes)
+                    .route(
+                        "/login-spaced-remember",
+                        web::get().to(move |login: Login<common::User>| {
+                            let spaced = spaced.clone();
+                            async move {
+                                login
+                                    .login_with(&spaced, LoginOptions::new().remember(true))
+                                    .map(|done| done.to_string())
+                            }
+                        }),
+                    )
+                    .wrap(flask_client_manager(&store))
+                    .wrap(common::session_middleware()),
+            )
+            .await,
+        );
+        assert_eq!(client.body("/login-spaced-remember").await, "true");
+        let written = client.cookie("remember").expect("a remember cookie");
+        let plain = flask::encode_cookie(FLASK_SECRET.as_bytes(), "  7");
+        assert_eq!(written, format!("\"{plain}\""));
+        client.clear_session();
+        assert_eq!(client.body("/user-id").await, "  7");
+
+        // And the cookie a Flask app wrote for that id logs in here.
+        let flask_side = flask_app!(flask_client_manager(&store));
+        flask_side.set_cookie("remember", &format!("\"{plain}\""));
+        assert_eq!(flask_side.body("/user-id").await, "  7");
+    }
+
+    #[actix_web::test]
+    async fn escapes_outside_quotes_are_taken_literally_as_werkzeug_takes_them() {
+        let store = Store::flask();
+        let client = flask_app!(flask_client_manager(&store));
+        let plain = flask::encode_cookie(FLASK_SECRET.as_bytes(), "1");
+        // `\061` is `1` only inside quotes; Werkzeug reads `\061|…` unquoted as it stands.
+        let respelled = plain.replacen('1', "\\061", 1);
+        client.set_cookie("remember", &format!("\"{respelled}\""));
+        assert_eq!(client.body("/user-id").await, "1");
+        client.clear_cookies();
+        client.set_cookie("remember", &respelled);
+        assert_eq!(client.body("/user-id").await, "", "anonymous");
+    }
+
     #[actix_web::test]
     async fn flask_quoted_cookie_with_non_ascii_and_separators_round_trips() {
         let store = Store::flask();
@@ -741,9 +807,8 @@ mod werkzeug_quoting {
         let written = client.cookie("remember").unwrap();
         let plain = flask::encode_cookie(FLASK_SECRET.as_bytes(), "佐藤");
         let digest = plain.rsplit('|').next().unwrap();
-        // The client stores the value without its quotes, as the cookie parser hands it over.
-        let expected = werkzeug_quoted("佐藤", digest);
-        assert_eq!(format!("\"{written}\""), expected);
+        // Kept with its quotes, as a browser keeps it.
+        assert_eq!(written, werkzeug_quoted("佐藤", digest));
         client.clear_session();
         assert_eq!(client.body("/username").await, "Müller");
     }

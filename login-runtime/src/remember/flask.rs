@@ -116,6 +116,8 @@ pub(super) fn verify(secret: &[u8], user_id: &str, digest: &[u8; DIGEST_LEN]) ->
 /// Werkzeug's `dump_cookie` quoting: a value made only of `[A-Za-z0-9_!#$%&'()*+-./:<=>?@[]^\`{|}~]`
 /// goes as it is; any other is wrapped in `"…"`, with `"` and `\` backslash-escaped and each
 /// byte below 0x20, `,`, `;` and each byte from 0x7f up written as a three-digit octal escape.
+/// (Werkzeug leaves bytes 0x1a to 0x1f raw, which no valid header value may hold; we escape
+/// them, and Werkzeug reads the escapes back as the same bytes.)
 pub(crate) fn quote_cookie_value(value: &str) -> std::borrow::Cow<'_, str> {
     let plain =
         |byte: u8| byte.is_ascii_alphanumeric() || b"_!#$%&'()*+-./:<=>?@[]^`{|}~".contains(&byte);
@@ -136,9 +138,36 @@ pub(crate) fn quote_cookie_value(value: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(quoted)
 }
 
-/// Werkzeug's `parse_cookie` unquoting of a value whose surrounding quotes are already gone
-/// (the cookie parser strips them): `\ooo` is a byte in octal, `\x` is `x`. `None` when the
-/// bytes are not UTF-8 (Werkzeug would replace them, which no valid cookie needs).
+/// The values of the cookies named `name` in one `Cookie` header, read as Werkzeug's
+/// `parse_cookie` reads them (not as the `cookie` crate does, which drops the quotes and the
+/// whitespace inside them): pairs split on `;`, name and value trimmed, and a value wrapped in
+/// `"…"` unquoted with [`unquote_cookie_value`]; any other value is taken exactly as it
+/// stands. `None` for a quoted value that does not unquote to UTF-8.
+pub(crate) fn werkzeug_cookie_values<'h>(
+    header: &'h str,
+    name: &'h str,
+) -> impl Iterator<Item = Option<std::borrow::Cow<'h, str>>> + 'h {
+    header.split(';').filter_map(move |pair| {
+        let (key, value) = pair.split_once('=')?;
+        if key.trim() != name {
+            return None;
+        }
+        let value = value.trim();
+        Some(
+            match value
+                .strip_prefix('"')
+                .and_then(|rest| rest.strip_suffix('"'))
+            {
+                Some(inner) => unquote_cookie_value(inner),
+                None => Some(std::borrow::Cow::Borrowed(value)),
+            },
+        )
+    })
+}
+
+/// Werkzeug's unquoting of the inside of a `"…"` cookie value: `\ooo` is a byte in octal,
+/// `\x` is `x`. `None` when the bytes are not UTF-8 (Werkzeug would replace them, which no
+/// valid cookie needs).
 pub(crate) fn unquote_cookie_value(value: &str) -> Option<std::borrow::Cow<'_, str>> {
     if !value.contains('\\') {
         return Some(std::borrow::Cow::Borrowed(value));

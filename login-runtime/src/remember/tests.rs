@@ -329,3 +329,33 @@ fn werkzeug_quoting_round_trips_and_leaves_plain_values_alone() {
     assert_eq!(unquote_cookie_value("\\377"), None);
     assert_eq!(unquote_cookie_value("a\\").as_deref(), Some("a\\"));
 }
+
+#[test]
+fn cookie_headers_are_read_as_werkzeug_reads_them() {
+    use super::flask::werkzeug_cookie_values;
+    let values = |header: &'static str| -> Vec<Option<String>> {
+        werkzeug_cookie_values(header, "remember")
+            .map(|value| value.map(std::borrow::Cow::into_owned))
+            .collect()
+    };
+    let some = |value: &str| vec![Some(value.to_owned())];
+    assert_eq!(values("remember=1|ab"), some("1|ab"));
+    assert_eq!(values("id=x; remember = 1|ab ;other=y"), some("1|ab"));
+    // Quoted: unquoted, and the whitespace inside the quotes kept.
+    assert_eq!(values(r#"remember="  7|ab""#), some("  7|ab"));
+    assert_eq!(
+        values(r#"remember="\344\275\220 x\073y|ab""#),
+        some("佐 x;y|ab")
+    );
+    // Escapes outside quotes are not escapes; a lone quote is not a quoted value.
+    assert_eq!(values(r"remember=\061|ab"), some(r"\061|ab"));
+    assert_eq!(values(r#"remember=""#), some("\""));
+    assert_eq!(values(r#"remember="""#), some(""));
+    // Every cookie of that name, in order; other names and pairs without `=` are skipped.
+    assert_eq!(
+        values("remember=a; remembered=b; remember; remember=c"),
+        vec![Some("a".to_owned()), Some("c".to_owned())]
+    );
+    // A quoted value that is not UTF-8 once unquoted.
+    assert_eq!(values(r#"remember="\377""#), vec![None]);
+}
