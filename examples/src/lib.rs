@@ -1,12 +1,13 @@
 //! The demo site: a small app with a login form, remember-me, a members' page, and a
-//! settings page that needs a fresh login. `src/demo.rs` serves it; `tests/demo.rs` drives
-//! it through `actix_web::test` exactly as a browser would.
+//! settings page that needs a fresh login. Every form carries a CSRF token, as SECURITY.md
+//! asks of an app. `src/demo.rs` serves it; `tests/demo.rs` drives it through
+//! `actix_web::test` exactly as a browser would.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::rc::Rc;
 
-use actix_session::{SessionMiddleware, storage::CookieSessionStore};
+use actix_session::{Session, SessionMiddleware, storage::CookieSessionStore};
 use actix_web::cookie::Key;
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
@@ -178,6 +179,55 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// The session key of the CSRF token. login-runtime leaves it alone, like every key of the
+/// app's own.
+const CSRF_KEY: &str = "csrf_token";
+
+/// The session's CSRF token, made on first use. Every form carries it and every POST checks
+/// it: a page on another site can make a browser post here, but cannot read the token.
+fn csrf_token(session: &Session) -> String {
+    if let Ok(Some(token)) = session.get::<String>(CSRF_KEY) {
+        return token;
+    }
+    let token = hex::encode(rand::random::<[u8; 32]>());
+    // The cookie session store holds a string without fail; a form without a stored token is
+    // refused on submit, never accepted.
+    let _ = session.insert(CSRF_KEY, &token);
+    token
+}
+
+fn csrf_field(session: &Session) -> String {
+    format!(
+        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+        csrf_token(session)
+    )
+}
+
+/// Whether `sent` is the session's token, compared in constant time.
+fn csrf_ok(session: &Session, sent: &str) -> bool {
+    session
+        .get::<String>(CSRF_KEY)
+        .ok()
+        .flatten()
+        .is_some_and(|token| token.as_bytes().ct_eq(sent.as_bytes()).into())
+}
+
+/// A new token after a login or a logout: one seen before it is worth nothing after.
+fn rotate_csrf_token(session: &Session) {
+    session.remove(CSRF_KEY);
+}
+
+/// The answer to a POST without this session's token.
+fn csrf_refused() -> HttpResponse {
+    HttpResponse::Forbidden()
+        .content_type("text/html; charset=utf-8")
+        .body(
+            "<!doctype html><title>Form expired</title><h1>Form expired</h1>\
+             <p>This form has expired or did not come from this site. \
+             Go back, reload the page and try again.</p>",
+        )
+}
+
 fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))
@@ -185,18 +235,23 @@ fn see_other(location: &str) -> HttpResponse {
 }
 
 #[get("/")]
-async fn home(user: MaybeUser<Member>, messages: IncomingFlashMessages) -> HttpResponse {
+async fn home(
+    user: MaybeUser<Member>,
+    session: Session,
+    messages: IncomingFlashMessages,
+) -> HttpResponse {
     let body = match user.get() {
         Some(member) => format!(
-            "<p>Hello, {}.</p><form method=\"post\" action=\"/logout\"><button>Log out</button></form>",
-            escape(&member.display_name)
+            "<p>Hello, {}.</p><form method=\"post\" action=\"/logout\">{}<button>Log out</button></form>",
+            escape(&member.display_name),
+            csrf_field(&session)
         ),
         None => "<p>Hello, stranger. <a href=\"/login\">Log in</a></p>".to_owned(),
     };
     page("Home", &messages, &body)
 }
 
-fn login_form_html(action: &str, next: Option<&str>, remember: bool) -> String {
+fn login_form_html(session: &Session, action: &str, next: Option<&str>, remember: bool) -> String {
     let next = next
         .map(|next| {
             format!(
@@ -210,8 +265,9 @@ fn login_form_html(action: &str, next: Option<&str>, remember: bool) -> String {
     } else {
         ""
     };
+    let csrf = csrf_field(session);
     format!(
-        "<form method=\"post\" action=\"{action}\">{next}\
+        "<form method=\"post\" action=\"{action}\">{csrf}{next}\
          <label>Name <input name=\"username\" autocomplete=\"username\"></label>\
          <label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\"></label>\
          {remember}<button>Log in</button></form>"
@@ -224,16 +280,22 @@ struct NextQuery {
 }
 
 #[get("/login")]
-async fn login_form(query: web::Query<NextQuery>, messages: IncomingFlashMessages) -> HttpResponse {
+async fn login_form(
+    query: web::Query<NextQuery>,
+    session: Session,
+    messages: IncomingFlashMessages,
+) -> HttpResponse {
     page(
         "Log in",
         &messages,
-        &login_form_html("/login", query.next.as_deref(), true),
+        &login_form_html(&session, "/login", query.next.as_deref(), true),
     )
 }
 
 #[derive(Deserialize)]
 struct Credentials {
+    #[serde(default)]
+    csrf: String,
     username: String,
     password: String,
     remember: Option<String>,
@@ -251,8 +313,12 @@ fn check_credentials(store: &Members, form: &Credentials) -> Option<Member> {
 #[post("/login")]
 async fn login_submit(
     login: Login<Member>,
+    session: Session,
     form: web::Form<Credentials>,
 ) -> actix_web::Result<HttpResponse> {
+    if !csrf_ok(&session, &form.csrf) {
+        return Ok(csrf_refused());
+    }
     let Some(member) = check_credentials(&Members::demo(), &form) else {
         FlashMessage::error("Wrong name or password.").send();
         return Ok(see_other("/login"));
@@ -262,6 +328,7 @@ async fn login_submit(
         FlashMessage::error("This account is disabled.").send();
         return Ok(see_other("/login"));
     }
+    rotate_csrf_token(&session);
     FlashMessage::info(format!("Welcome back, {}.", member.display_name)).send();
     // The form echoes `next`; only a safe, same-site path is followed.
     let next = form
@@ -271,9 +338,24 @@ async fn login_submit(
     Ok(see_other(next.unwrap_or("/")))
 }
 
+/// A form whose only field is the CSRF token.
+#[derive(Deserialize)]
+struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
 #[post("/logout")]
-async fn logout(login: Login<Member>) -> actix_web::Result<HttpResponse> {
+async fn logout(
+    login: Login<Member>,
+    session: Session,
+    form: web::Form<CsrfOnly>,
+) -> actix_web::Result<HttpResponse> {
+    if !csrf_ok(&session, &form.csrf) {
+        return Ok(csrf_refused());
+    }
     login.logout()?;
+    rotate_csrf_token(&session);
     FlashMessage::info("You are logged out.").send();
     Ok(see_other("/"))
 }
@@ -310,17 +392,20 @@ async fn settings(member: CurrentUser<Member>, messages: IncomingFlashMessages) 
 #[get("/reauthenticate")]
 async fn reauthenticate_form(
     query: web::Query<NextQuery>,
+    session: Session,
     messages: IncomingFlashMessages,
 ) -> HttpResponse {
     page(
         "Confirm your password",
         &messages,
-        &login_form_html("/reauthenticate", query.next.as_deref(), false),
+        &login_form_html(&session, "/reauthenticate", query.next.as_deref(), false),
     )
 }
 
 #[derive(Deserialize)]
 struct Reauthentication {
+    #[serde(default)]
+    csrf: String,
     password: String,
     next: Option<String>,
 }
@@ -330,8 +415,12 @@ struct Reauthentication {
 async fn reauthenticate_submit(
     member: CurrentUser<Member>,
     login: Login<Member>,
+    session: Session,
     form: web::Form<Reauthentication>,
 ) -> actix_web::Result<HttpResponse> {
+    if !csrf_ok(&session, &form.csrf) {
+        return Ok(csrf_refused());
+    }
     if !member.password_matches(&form.password) {
         FlashMessage::error("Wrong password.").send();
         return Ok(see_other("/reauthenticate"));

@@ -1,6 +1,8 @@
 //! The demo site, driven as a browser would: forms, redirects, cookies.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::cell::RefCell;
+
 use actix_web::http::StatusCode;
 use actix_web::test::{self, TestRequest};
 use examples::{Keys, demo_app};
@@ -12,9 +14,11 @@ struct Page {
     body: String,
 }
 
-/// One visitor: a User-Agent, an address, and the cookies a browser would keep.
+/// One visitor: a User-Agent, an address, the cookies a browser would keep, and the CSRF
+/// token of the last form it was shown (which its next form submission sends).
 struct Browser<S> {
     client: TestClient<S>,
+    csrf: RefCell<Option<String>>,
 }
 
 impl<S, B> Browser<S>
@@ -38,6 +42,13 @@ where
             .map(|v| v.to_str().unwrap().to_owned())
             .unwrap_or_default();
         let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+        if let Some(token) = body
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+        {
+            *self.csrf.borrow_mut() = Some(token.to_owned());
+        }
         Page {
             status,
             location,
@@ -49,7 +60,20 @@ where
         self.send(TestRequest::get().uri(path)).await
     }
 
+    /// Submits a form with the token of the last form shown, as a browser submits a form.
     async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        let token = self
+            .csrf
+            .borrow()
+            .clone()
+            .expect("a form was shown before it is submitted");
+        let mut form = form.to_vec();
+        form.push(("csrf", &token));
+        self.post_without_token(path, &form).await
+    }
+
+    /// What another site's page can make the browser post: the fields, not the token.
+    async fn post_without_token(&self, path: &str, form: &[(&str, &str)]) -> Page {
         self.send(TestRequest::post().uri(path).set_form(form))
             .await
     }
@@ -71,6 +95,7 @@ async fn browser() -> Browser<
     let keys = Keys::generate();
     Browser {
         client: TestClient::new(test::init_service(demo_app!(keys)).await),
+        csrf: RefCell::new(None),
     }
 }
 
@@ -138,6 +163,7 @@ async fn a_visitor_logs_in_is_remembered_reauthenticates_and_logs_out() {
     assert!(browser.get("/members").await.body.contains("Alice"));
     let page = browser.get("/settings").await;
     assert_eq!(page.location, "/reauthenticate?next=%2Fsettings");
+    browser.get(&page.location).await;
     let page = browser
         .post(
             "/reauthenticate",
@@ -148,6 +174,7 @@ async fn a_visitor_logs_in_is_remembered_reauthenticates_and_logs_out() {
     assert_eq!(browser.get("/settings").await.status, StatusCode::OK);
 
     // Logging out ends the login and the remember cookie.
+    assert!(browser.get("/").await.body.contains("Log out"));
     let page = browser.post("/logout", &[]).await;
     assert_eq!(page.location, "/");
     assert!(browser.get("/").await.body.contains("You are logged out."));
@@ -158,6 +185,7 @@ async fn a_visitor_logs_in_is_remembered_reauthenticates_and_logs_out() {
 #[actix_web::test]
 async fn a_disabled_member_cannot_log_in() {
     let browser = browser().await;
+    browser.get("/login").await;
     let page = browser
         .post("/login", &[("username", "bob"), ("password", "builder")])
         .await;
@@ -181,6 +209,8 @@ async fn a_hostile_next_is_not_followed() {
         "/\\evil.example",
         "javascript:alert(1)",
     ] {
+        // Each login renews the form token: the login form is shown each time.
+        browser.get("/login").await;
         let page = browser
             .post(
                 "/login",
@@ -193,4 +223,47 @@ async fn a_hostile_next_is_not_followed() {
             .await;
         assert_eq!(page.location, "/", "{next}");
     }
+}
+
+#[actix_web::test]
+async fn a_form_posted_from_another_site_is_refused() {
+    let browser = browser().await;
+    let alice = [("username", "alice"), ("password", "wonderland")];
+    // The visitor has the login form open; another site's page posts to it without the token.
+    browser.get("/login").await;
+    let page = browser.post_without_token("/login", &alice).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.body.contains("Form expired"), "{}", page.body);
+    let forged = [alice[0], alice[1], ("csrf", "00")];
+    assert_eq!(
+        browser.post_without_token("/login", &forged).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(browser.get("/members").await.status, StatusCode::FOUND);
+
+    // Logged in for real, the token seen before the login is worth nothing after it.
+    let before_login = browser.csrf.borrow().clone().unwrap();
+    assert_eq!(
+        browser.post("/login", &alice).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let stale = [("csrf", before_login.as_str())];
+    assert_eq!(
+        browser.post_without_token("/logout", &stale).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        browser.post_without_token("/logout", &[]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(browser.get("/members").await.status, StatusCode::OK);
+
+    // The logout form of the page the visitor sees works.
+    browser.get("/").await;
+    assert_eq!(
+        browser.post("/logout", &[]).await.location,
+        "/",
+        "logged out"
+    );
+    assert_eq!(browser.get("/members").await.status, StatusCode::FOUND);
 }
