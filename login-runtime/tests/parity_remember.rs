@@ -577,9 +577,11 @@ async fn a_stale_cookie_is_not_revived_by_a_refresh() {
 mod flask_format {
     use super::*;
 
-    const FLASK_SECRET: &str = "3b7f2a9c1e8d4f6a0b5c7e9d2f4a6c8e1b3d5f7a9c0e2f4b6d8a1c3e5f7b9d0a";
+    pub(super) const FLASK_SECRET: &str =
+        "3b7f2a9c1e8d4f6a0b5c7e9d2f4a6c8e1b3d5f7a9c0e2f4b6d8a1c3e5f7b9d0a";
 
-    fn flask_manager(store: &Store) -> login_runtime::LoginManager<Store> {
+    /// The test manager with the Flask app's key, in the FlaskLogin format.
+    pub(super) fn flask_manager(store: &Store) -> login_runtime::LoginManager<Store> {
         manager(store, &Events::default())
             .secret_key(SecretKey::try_from(FLASK_SECRET).unwrap())
             .remember_format(RememberFormat::FlaskLogin)
@@ -691,9 +693,8 @@ async fn workers_without_a_configured_key_share_one() {
 mod werkzeug_quoting {
     //! P29: Werkzeug quotes non-ASCII, space, `;` and `,` in cookie values with octal escapes;
     //! a Flask-format login with such an id still travels between the two apps.
+    use super::flask_format::{FLASK_SECRET, flask_manager};
     use super::*;
-
-    const FLASK_SECRET: &str = "3b7f2a9c1e8d4f6a0b5c7e9d2f4a6c8e1b3d5f7a9c0e2f4b6d8a1c3e5f7b9d0a";
 
     /// What Werkzeug's `dump_cookie` writes for `value`, spelled out by hand for these ids.
     fn werkzeug_quoted(id: &str, digest: &str) -> String {
@@ -706,12 +707,6 @@ mod werkzeug_quoting {
             })
             .collect();
         format!("\"{escaped}|{digest}\"")
-    }
-
-    fn flask_client_manager(store: &Store) -> login_runtime::LoginManager<Store> {
-        manager(store, &Events::default())
-            .secret_key(SecretKey::try_from(FLASK_SECRET).unwrap())
-            .remember_format(RememberFormat::FlaskLogin)
     }
 
     #[actix_web::test]
@@ -742,7 +737,7 @@ mod werkzeug_quoting {
                             }
                         }),
                     )
-                    .wrap(flask_client_manager(&store))
+                    .wrap(flask_manager(&store))
                     .wrap(common::session_middleware()),
             )
             .await,
@@ -755,7 +750,7 @@ mod werkzeug_quoting {
         assert_eq!(client.body("/user-id").await, "  7");
 
         // And the cookie a Flask app wrote for that id logs in here.
-        let flask_side = flask_app!(flask_client_manager(&store));
+        let flask_side = flask_app!(flask_manager(&store));
         flask_side.set_cookie("remember", &format!("\"{plain}\""));
         assert_eq!(flask_side.body("/user-id").await, "  7");
     }
@@ -763,7 +758,7 @@ mod werkzeug_quoting {
     #[actix_web::test]
     async fn escapes_outside_quotes_are_taken_literally_as_werkzeug_takes_them() {
         let store = Store::flask();
-        let client = flask_app!(flask_client_manager(&store));
+        let client = flask_app!(flask_manager(&store));
         let plain = flask::encode_cookie(FLASK_SECRET.as_bytes(), "1");
         // `\061` is `1` only inside quotes; Werkzeug reads `\061|…` unquoted as it stands.
         let respelled = plain.replacen('1', "\\061", 1);
@@ -779,11 +774,7 @@ mod werkzeug_quoting {
         let store = Store::flask();
         let odd = common::user("Odd", "佐藤 x;y", true);
         store.users.borrow_mut().insert(odd.id.clone(), odd);
-        let client = flask_app!(
-            manager(&store, &Events::default())
-                .secret_key(SecretKey::try_from(FLASK_SECRET).unwrap())
-                .remember_format(RememberFormat::FlaskLogin)
-        );
+        let client = flask_app!(flask_manager(&store));
         let plain = flask::encode_cookie(FLASK_SECRET.as_bytes(), "佐藤 x;y");
         let digest = plain.rsplit('|').next().unwrap();
         let quoted = werkzeug_quoted("佐藤 x;y", digest);
@@ -798,11 +789,7 @@ mod werkzeug_quoting {
     #[actix_web::test]
     async fn we_write_non_ascii_ids_quoted_as_werkzeug_does() {
         let store = Store::flask();
-        let client = flask_app!(
-            manager(&store, &Events::default())
-                .secret_key(SecretKey::try_from(FLASK_SECRET).unwrap())
-                .remember_format(RememberFormat::FlaskLogin)
-        );
+        let client = flask_app!(flask_manager(&store));
         client.get("/login-germanjapanese-remember").await;
         let written = client.cookie("remember").unwrap();
         let plain = flask::encode_cookie(FLASK_SECRET.as_bytes(), "佐藤");
