@@ -403,28 +403,29 @@ async fn resolve_inner(
         });
         match user {
             Some(user) if user.active && bound.is_some() => {
-                let current_tag = config
-                    .hash_tags(user.session_hash.as_deref())
-                    .next()
-                    .flatten();
+                let hash = user.session_hash.as_deref();
+                // Only made when needed: the usual request (tagged under the current key, no
+                // key being retired) pays for no extra HMAC.
+                let current_tag = || config.hash_tags(hash).next().flatten();
                 if bound != Some(0)
-                    && let Some(tag) = &current_tag
+                    && let Some(tag) = current_tag()
                 {
                     // Tagged under a rotated-out key: re-tag under the current one.
                     put(&session, AUTH_HASH, tag)?;
                 }
-                // The same for this user's remember cookie, so retiring the old key does not
-                // end the login once the session does. A cookie whose tag is stale (the
-                // password changed since) is never re-signed.
-                if !state.cookie_cleared()
+                // The same for this user's remember cookie while an old key is listed, so
+                // retiring it does not end the login once the session does. A cookie whose tag
+                // is stale (the password changed since) is never re-signed.
+                if !config.previous_keys.is_empty()
+                    && !state.cookie_cleared()
                     && let Some(token) = state.remember_token(req)
                     && token.signed_with_previous_key
                     && token.user_id == id
                     && config
-                        .hash_tags(user.session_hash.as_deref())
+                        .hash_tags(hash)
                         .any(|tag| token.hash_tag_matches(tag.as_deref()))
                 {
-                    let action = resign(config, token, current_tag.as_deref(), SystemTime::now());
+                    let action = resign(config, token, current_tag().as_deref(), SystemTime::now());
                     state.set_cookie_action(action);
                 }
                 return Ok(Some(Current {
