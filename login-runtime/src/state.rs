@@ -266,16 +266,7 @@ impl RequestState {
         // Renew the session id on login: a session id planted before login (fixation) is
         // worth nothing after it.
         session.renew();
-        put(&session, USER_ID, &id)?;
-        put(&session, FRESH, options.fresh)?;
-        put(
-            &session,
-            IDENTIFIER,
-            identifier(req, config.trust_proxy_headers),
-        )?;
-        if let Some(tag) = &tag {
-            put(&session, AUTH_HASH, tag)?;
-        }
+        write_login(&session, req, config, &id, options.fresh, tag.as_deref())?;
         self.protected.set(true);
         match remember {
             Some(action) => self.set_cookie_action(action),
@@ -335,21 +326,19 @@ impl RequestState {
         login: &crate::testing::TestLogin,
     ) -> Result<(), LoginError> {
         let session = self.session(req)?;
-        put(&session, USER_ID, &login.user_id)?;
-        put(&session, FRESH, login.fresh)?;
-        put(
+        let config = self.config();
+        let tag = login
+            .session_auth_hash
+            .as_ref()
+            .map(|hash| config.key.session_hash_tag(hash));
+        write_login(
             &session,
-            IDENTIFIER,
-            identifier(req, self.config().trust_proxy_headers),
-        )?;
-        if let Some(hash) = &login.session_auth_hash {
-            put(
-                &session,
-                AUTH_HASH,
-                self.config().key.session_hash_tag(hash),
-            )?;
-        }
-        Ok(())
+            req,
+            config,
+            &login.user_id,
+            login.fresh,
+            tag.as_deref(),
+        )
     }
 
     /// The cookie the response must carry, refreshing a remembered login when configured.
@@ -464,18 +453,16 @@ async fn resolve_inner(
                         // A new session for a restored login: whatever session id came with
                         // the request is not trusted.
                         session.renew();
-                        put(&session, USER_ID, &token.user_id)?;
-                        put(&session, FRESH, false)?;
-                        // Store the identifier, so strong protection keeps this login
-                        // (Flask-Login #248 drops it on the next request).
-                        put(
+                        // Not fresh; the identifier stored, so strong protection keeps this
+                        // login (Flask-Login #248 drops it on the next request).
+                        write_login(
                             &session,
-                            IDENTIFIER,
-                            identifier(req, config.trust_proxy_headers),
+                            req,
+                            config,
+                            &token.user_id,
+                            false,
+                            current_tag.as_deref(),
                         )?;
-                        if let Some(tag) = &current_tag {
-                            put(&session, AUTH_HASH, tag)?;
-                        }
                         if token.signed_with_previous_key {
                             let action =
                                 resign(config, &token, current_tag.as_deref(), SystemTime::now());
@@ -511,6 +498,29 @@ async fn resolve_inner(
         }));
     }
     Ok(None)
+}
+
+/// Writes a login into the session: the user's id, whether it is fresh, the client's
+/// identifier for session protection, and the user's session hash tag if they have one.
+fn write_login(
+    session: &Session,
+    req: &HttpRequest,
+    config: &Config,
+    user_id: &str,
+    fresh: bool,
+    tag: Option<&str>,
+) -> Result<(), LoginError> {
+    put(session, USER_ID, user_id)?;
+    put(session, FRESH, fresh)?;
+    put(
+        session,
+        IDENTIFIER,
+        identifier(req, config.trust_proxy_headers),
+    )?;
+    if let Some(tag) = tag {
+        put(session, AUTH_HASH, tag)?;
+    }
+    Ok(())
 }
 
 /// A remember cookie verified by a previous key, signed again with the current key and the
