@@ -82,8 +82,8 @@ const published = {
 let jwksFetches = 0;
 
 const accounts = {
-  alice: { sub: 'alice-sub-0001', email: 'alice@example.org', email_verified: true, name: 'Alice Liddell' },
-  bob: { sub: 'bob-sub-0002', email: 'bob@example.org', email_verified: false, name: 'Bob' },
+  alice: { email: 'alice@example.org', email_verified: true, name: 'Alice Liddell' },
+  bob: { email: 'bob@example.org', email_verified: false, name: 'Bob' },
 };
 
 const issuer = `http://127.0.0.1:${port}`;
@@ -112,7 +112,7 @@ const provider = new Provider(issuer, {
   async findAccount(ctx, id) {
     const account = accounts[id];
     if (!account) return undefined;
-    return { accountId: id, claims: async () => ({ ...account }) };
+    return { accountId: id, claims: async () => ({ sub: id, ...account }) };
   },
   renderError(ctx, out) {
     ctx.type = 'html';
