@@ -91,6 +91,14 @@ impl<S: OidcUsers> Oidc<S> {
         })
     }
 
+    /// [`OidcConfig::from_env`] and [`new`](Self::new) in one: `Ok(None)` when no `OIDC_*`
+    /// variable is set (the app then shows no OpenID Connect button).
+    pub fn from_env(users: S) -> Result<Option<Self>, ConfigError> {
+        OidcConfig::from_env()?
+            .map(|config| Oidc::new(config, users))
+            .transpose()
+    }
+
     /// Calls `callback` with every [`OidcEvent`] (for an audit log). Events are also always
     /// emitted as `tracing` events.
     pub fn on_event(mut self, callback: impl Fn(&OidcEvent) + Send + Sync + 'static) -> Self {

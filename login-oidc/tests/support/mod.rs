@@ -71,10 +71,10 @@ impl Provider {
         let http = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(response) = http.get(&discovery).send().await {
-                if response.status() == StatusCode::OK {
-                    return provider;
-                }
+            if let Ok(response) = http.get(&discovery).send().await
+                && response.status() == StatusCode::OK
+            {
+                return provider;
             }
             assert!(
                 Instant::now() < deadline,
