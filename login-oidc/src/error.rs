@@ -114,44 +114,34 @@ impl OidcError {
 
     /// The status a refusal answers with.
     pub fn status(&self) -> StatusCode {
-        match self {
-            OidcError::ProviderUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            OidcError::ProviderError { .. }
-            | OidcError::NoIdToken
-            | OidcError::TokenExpired
-            | OidcError::BadSignature(_)
-            | OidcError::InvalidIdToken(_) => StatusCode::BAD_GATEWAY,
-            OidcError::AccessDenied | OidcError::NoAccount | OidcError::Inactive => {
-                StatusCode::FORBIDDEN
-            }
-            OidcError::NoSignInInProgress
-            | OidcError::SignInExpired
-            | OidcError::MissingState
-            | OidcError::StateMismatch
-            | OidcError::IssuerMismatch
-            | OidcError::MissingIssuer
-            | OidcError::MissingCode
-            | OidcError::MalformedCallback
-            | OidcError::CodeRefused { .. }
-            | OidcError::NonceMismatch => StatusCode::BAD_REQUEST,
-            OidcError::Users(_) | OidcError::Session(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.answer().0
     }
 
     /// What the visitor is told: what happened and what to do, never a detail an attacker
     /// could use (those go to the event and the log).
     pub fn message(&self) -> &'static str {
+        self.answer().1
+    }
+
+    /// Status and message, decided together for each group of refusals.
+    fn answer(&self) -> (StatusCode, &'static str) {
         match self {
-            OidcError::ProviderUnavailable(_) => {
-                "The identity provider is not answering right now. Please try again in a few minutes."
-            }
-            OidcError::AccessDenied => "You cancelled the sign-in at the identity provider.",
-            OidcError::ProviderError { .. } => {
-                "The identity provider could not sign you in. Please try again."
-            }
-            OidcError::NoSignInInProgress | OidcError::SignInExpired => {
-                "This sign-in link has already been used or has expired. Please sign in again."
-            }
+            OidcError::ProviderUnavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The identity provider is not answering right now. Please try again in a few minutes.",
+            ),
+            OidcError::AccessDenied => (
+                StatusCode::FORBIDDEN,
+                "You cancelled the sign-in at the identity provider.",
+            ),
+            OidcError::ProviderError { .. } => (
+                StatusCode::BAD_GATEWAY,
+                "The identity provider could not sign you in. Please try again.",
+            ),
+            OidcError::NoSignInInProgress | OidcError::SignInExpired => (
+                StatusCode::BAD_REQUEST,
+                "This sign-in link has already been used or has expired. Please sign in again.",
+            ),
             OidcError::MissingState
             | OidcError::StateMismatch
             | OidcError::IssuerMismatch
@@ -159,20 +149,26 @@ impl OidcError {
             | OidcError::MissingCode
             | OidcError::MalformedCallback
             | OidcError::CodeRefused { .. }
-            | OidcError::NonceMismatch => {
-                "This sign-in response was not meant for this browser or was tampered with. Please sign in again."
-            }
+            | OidcError::NonceMismatch => (
+                StatusCode::BAD_REQUEST,
+                "This sign-in response was not meant for this browser or was tampered with. Please sign in again.",
+            ),
             OidcError::NoIdToken
             | OidcError::TokenExpired
             | OidcError::BadSignature(_)
-            | OidcError::InvalidIdToken(_) => {
-                "The identity provider's answer could not be verified. Please sign in again."
-            }
-            OidcError::NoAccount => "There is no account for this identity here.",
-            OidcError::Inactive => "This account is disabled.",
-            OidcError::Users(_) | OidcError::Session(_) => {
-                "Something went wrong on our side. Please try again later."
-            }
+            | OidcError::InvalidIdToken(_) => (
+                StatusCode::BAD_GATEWAY,
+                "The identity provider's answer could not be verified. Please sign in again.",
+            ),
+            OidcError::NoAccount => (
+                StatusCode::FORBIDDEN,
+                "There is no account for this identity here.",
+            ),
+            OidcError::Inactive => (StatusCode::FORBIDDEN, "This account is disabled."),
+            OidcError::Users(_) | OidcError::Session(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong on our side. Please try again later.",
+            ),
         }
     }
 

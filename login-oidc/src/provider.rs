@@ -52,12 +52,18 @@ struct Cached {
 
 pub(crate) struct Provider {
     pub(crate) config: OidcConfig,
+    redirect_url: RedirectUrl,
     http: reqwest::Client,
     cached: Mutex<Option<Cached>>,
 }
 
 impl Provider {
     pub(crate) fn new(config: OidcConfig) -> Result<Self, ConfigError> {
+        let redirect_url =
+            RedirectUrl::new(config.redirect_url.clone()).map_err(|_| ConfigError::InvalidUrl {
+                name: "the redirect URL",
+                value: config.redirect_url.clone(),
+            })?;
         let http = reqwest::Client::builder()
             // Never follow redirects: a provider endpoint that redirects could send the code,
             // the client secret or the PKCE verifier somewhere else (SSRF, token theft).
@@ -69,6 +75,7 @@ impl Provider {
             .map_err(|error| ConfigError::HttpClient(error.to_string()))?;
         Ok(Provider {
             config,
+            redirect_url,
             http,
             cached: Mutex::new(None),
         })
@@ -138,15 +145,13 @@ impl Provider {
         Ok(Some(metadata))
     }
 
-    pub(crate) fn client(&self, metadata: &Metadata) -> Result<Client, OidcError> {
-        let redirect = RedirectUrl::new(self.config.redirect_url.clone())
-            .map_err(|error| OidcError::Session(error.to_string()))?;
-        Ok(CoreClient::from_provider_metadata(
+    pub(crate) fn client(&self, metadata: &Metadata) -> Client {
+        CoreClient::from_provider_metadata(
             metadata.clone(),
             ClientId::new(self.config.client_id.clone()),
             self.config.client_secret.clone().map(ClientSecret::new),
         )
-        .set_redirect_uri(redirect))
+        .set_redirect_uri(self.redirect_url.clone())
     }
 
     /// Whether the provider promises `iss` on authorization responses (RFC 9207).
@@ -165,7 +170,7 @@ impl Provider {
         pkce_verifier: String,
         nonce: &str,
     ) -> Result<CoreIdTokenClaims, OidcError> {
-        let client = self.client(&metadata)?;
+        let client = self.client(&metadata);
         let response = client
             .exchange_code(AuthorizationCode::new(code))
             .map_err(|error| OidcError::ProviderUnavailable(error.to_string()))?
@@ -184,7 +189,7 @@ impl Provider {
             Err(ClaimsVerificationError::SignatureVerification(
                 SignatureVerificationError::NoMatchingKey,
             )) => match self.refetch_keys(&metadata).await? {
-                Some(fresh) => verify(&self.client(&fresh)?, id_token, nonce),
+                Some(fresh) => verify(&self.client(&fresh), id_token, nonce),
                 None => Err(ClaimsVerificationError::SignatureVerification(
                     SignatureVerificationError::NoMatchingKey,
                 )),

@@ -158,7 +158,7 @@ impl<S: OidcUsers> Oidc<S> {
             .is_some_and(|value| matches!(value.as_str(), "1" | "true" | "on" | "yes"));
 
         let metadata = self.provider.metadata().await?;
-        let client = self.provider.client(&metadata)?;
+        let client = self.provider.client(&metadata);
         // PKCE with S256 on every sign-in, confidential client or not.
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let scopes = self

@@ -5,6 +5,8 @@
 
 mod support;
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -174,7 +176,20 @@ impl Chromium {
 
 impl Drop for Chromium {
     fn drop(&mut self) {
-        // The session ends with chromedriver; Chromium goes with it.
+        // Ending the WebDriver session quits Chromium (killing chromedriver alone would leave it
+        // running). Drop cannot await, so this one request is written by hand, bounded.
+        let address = self.base.trim_start_matches("http://");
+        if let Ok(mut stream) = TcpStream::connect(address) {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(20)));
+            let request = format!(
+                "DELETE /session/{} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                self.session
+            );
+            if stream.write_all(request.as_bytes()).is_ok() {
+                // The answer comes once Chromium has quit.
+                let _ = stream.read(&mut [0u8; 512]);
+            }
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
         let _ = std::fs::remove_dir_all(&self.profile);

@@ -556,11 +556,16 @@ impl Visitor {
         panic!("the provider never sent the visitor back to the app");
     }
 
+    /// Start (with `query`) and the provider as `account`: the callback URL, not yet visited.
+    pub async fn callback(&self, app: &TestApp, query: &str, account: &str) -> String {
+        let authorize = self.start(app, query).await;
+        self.through_provider(app, &authorize, account).await
+    }
+
     /// A whole sign-in: start (with `query`), the provider as `account`, the callback; the
     /// callback's answer.
     pub async fn sign_in(&self, app: &TestApp, query: &str, account: &str) -> Answer {
-        let authorize = self.start(app, query).await;
-        let callback = self.through_provider(app, &authorize, account).await;
+        let callback = self.callback(app, query, account).await;
         self.get(&callback).await
     }
 
