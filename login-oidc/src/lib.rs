@@ -86,5 +86,6 @@ pub use config::{
 };
 pub use error::OidcError;
 pub use events::{Matched, OidcEvent};
+pub use provider::OidcProvider;
 pub use routes::Oidc;
 pub use users::{OidcIdentity, OidcUsers};

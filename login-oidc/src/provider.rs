@@ -50,6 +50,37 @@ struct Cached {
     keys_refetched: Option<Instant>,
 }
 
+/// The provider side of sign-in: the configuration, the HTTP client, and the discovered
+/// metadata and keys. `Send + Sync` and cheap to clone (clones share one discovery), so an app
+/// whose user store lives per worker builds it once and gives each worker's
+/// [`Oidc::with_provider`](crate::Oidc::with_provider) a clone.
+#[derive(Clone)]
+pub struct OidcProvider(pub(crate) Arc<Provider>);
+
+impl OidcProvider {
+    /// The provider `config` names. Nothing is fetched until the first sign-in.
+    pub fn new(config: OidcConfig) -> Result<Self, ConfigError> {
+        Provider::new(config).map(|provider| OidcProvider(Arc::new(provider)))
+    }
+
+    /// [`OidcConfig::from_env`] and [`new`](Self::new) in one: `Ok(None)` when no `OIDC_*`
+    /// variable is set (the app then shows no OpenID Connect button).
+    pub fn from_env() -> Result<Option<Self>, ConfigError> {
+        OidcConfig::from_env()?.map(OidcProvider::new).transpose()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &OidcConfig {
+        &self.0.config
+    }
+}
+
+impl std::fmt::Debug for OidcProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("OidcProvider").field(&self.0.config).finish()
+    }
+}
+
 pub(crate) struct Provider {
     pub(crate) config: OidcConfig,
     redirect_url: RedirectUrl,

@@ -15,7 +15,7 @@ use openidconnect::core::{CoreAuthenticationFlow, CoreIdTokenClaims};
 use openidconnect::{CsrfToken, Nonce, PkceCodeChallenge, Scope};
 use subtle::ConstantTimeEq;
 
-use crate::provider::Provider;
+use crate::provider::{OidcProvider, Provider};
 use crate::{ConfigError, Matched, OidcConfig, OidcError, OidcEvent, OidcIdentity, OidcUsers};
 
 /// The session key of the sign-in in progress.
@@ -51,9 +51,11 @@ type ErrorPage = Arc<dyn Fn(&OidcError) -> HttpResponse + Send + Sync>;
 /// the provider sends the visitor back to `/oidc/callback`, which logs them in (fresh, session
 /// id renewed) and redirects to `next` when it is a safe same-site path.
 ///
-/// Clones share the discovered provider and its keys (one discovery for all workers).
+/// Clones share the discovered provider and its keys (one discovery for all workers); an app
+/// whose user store is built per worker shares an [`OidcProvider`] with
+/// [`with_provider`](Self::with_provider) instead.
 pub struct Oidc<S> {
-    provider: Arc<Provider>,
+    provider: OidcProvider,
     users: Arc<S>,
     on_event: Vec<EventCallback>,
     error_page: Option<ErrorPage>,
@@ -73,7 +75,7 @@ impl<S> Clone for Oidc<S> {
 impl<S> fmt::Debug for Oidc<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Oidc")
-            .field("config", &self.provider.config)
+            .field("config", self.provider.config())
             .finish_non_exhaustive()
     }
 }
@@ -83,12 +85,7 @@ impl<S: OidcUsers> Oidc<S> {
     /// fetched yet: the provider is discovered on the first sign-in, so the app starts (and
     /// its password login works) while the provider is down.
     pub fn new(config: OidcConfig, users: S) -> Result<Self, ConfigError> {
-        Ok(Oidc {
-            provider: Arc::new(Provider::new(config)?),
-            users: Arc::new(users),
-            on_event: Vec::new(),
-            error_page: None,
-        })
+        Ok(Oidc::with_provider(OidcProvider::new(config)?, users))
     }
 
     /// [`OidcConfig::from_env`] and [`new`](Self::new) in one: `Ok(None)` when no `OIDC_*`
@@ -97,6 +94,17 @@ impl<S: OidcUsers> Oidc<S> {
         OidcConfig::from_env()?
             .map(|config| Oidc::new(config, users))
             .transpose()
+    }
+
+    /// Sign-in with a provider built (and perhaps already discovered) elsewhere, for example
+    /// once before `HttpServer::new` and cloned into each worker next to its user store.
+    pub fn with_provider(provider: OidcProvider, users: S) -> Self {
+        Oidc {
+            provider,
+            users: Arc::new(users),
+            on_event: Vec::new(),
+            error_page: None,
+        }
     }
 
     /// Calls `callback` with every [`OidcEvent`] (for an audit log). Events are also always
@@ -140,7 +148,7 @@ impl<S: OidcUsers> Oidc<S> {
     fn refuse(&self, error: OidcError) -> HttpResponse {
         let response = match &self.error_page {
             Some(render) => render(&error),
-            None => error.page(&self.provider.config.login_page),
+            None => error.page(&self.provider.config().login_page),
         };
         self.emit(OidcEvent::Refused { error });
         response
@@ -157,13 +165,13 @@ impl<S: OidcUsers> Oidc<S> {
             .get("remember")
             .is_some_and(|value| matches!(value.as_str(), "1" | "true" | "on" | "yes"));
 
-        let metadata = self.provider.metadata().await?;
-        let client = self.provider.client(&metadata);
+        let metadata = self.provider.0.metadata().await?;
+        let client = self.provider.0.client(&metadata);
         // PKCE with S256 on every sign-in, confidential client or not.
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let scopes = self
             .provider
-            .config
+            .config()
             .scopes
             .iter()
             .filter(|scope| scope.as_str() != "openid")
@@ -209,7 +217,7 @@ impl<S: OidcUsers> Oidc<S> {
         let query = web::Query::<CallbackQuery>::from_query(req.query_string())
             .map_err(|_| OidcError::MalformedCallback)?
             .into_inner();
-        let config = &self.provider.config;
+        let config = self.provider.config();
         if now_secs().saturating_sub(flow.started_at) > config.flow_lifetime.as_secs() {
             return Err(OidcError::SignInExpired);
         }
@@ -219,7 +227,7 @@ impl<S: OidcUsers> Oidc<S> {
         if !bool::from(state.as_bytes().ct_eq(flow.state.as_bytes())) {
             return Err(OidcError::StateMismatch);
         }
-        let metadata = self.provider.metadata().await?;
+        let metadata = self.provider.0.metadata().await?;
         // RFC 9207: the response names its issuer; another one is a mix-up attack, and none at
         // all from a provider that promises it is as suspicious.
         match &query.iss {
@@ -236,6 +244,7 @@ impl<S: OidcUsers> Oidc<S> {
         let code = query.code.ok_or(OidcError::MissingCode)?;
         let claims = self
             .provider
+            .0
             .exchange(metadata, code, flow.pkce_verifier, &flow.nonce)
             .await?;
         let identity = identity(config, &claims);

@@ -14,7 +14,7 @@ use actix_session::SessionMiddleware;
 use actix_session::storage::{CookieSessionStore, RedisSessionStore};
 use actix_web::cookie::Key;
 use actix_web::{App, HttpResponse, HttpServer, get, web};
-use login_oidc::{Oidc, OidcConfig, OidcEvent, OidcIdentity, OidcUsers};
+use login_oidc::{Oidc, OidcConfig, OidcEvent, OidcIdentity, OidcProvider, OidcUsers};
 use login_runtime::{
     AuthUser, CurrentUser, Login, LoginManager, MaybeUser, RememberCookie, UserLoader,
     fresh_login_required, login_required,
@@ -306,16 +306,18 @@ impl TestApp {
         });
         let events = Arc::new(Mutex::new(Vec::new()));
         let recorded = events.clone();
-        let oidc = Oidc::new(config, Users(directory.clone()))
-            .unwrap()
-            .on_event(move |event| recorded.lock().unwrap().push(event.clone()));
+        // As an app with a user store per worker does: one provider, an `Oidc` per worker.
+        let provider = OidcProvider::new(config).unwrap();
         let users = Users(directory.clone());
         let redis = options.redis;
         std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
                 let key = Key::generate();
                 macro_rules! app {
-                    ($store:expr) => {
+                    ($store:expr) => {{
+                        let recorded = recorded.clone();
+                        let oidc = Oidc::with_provider(provider.clone(), users.clone())
+                            .on_event(move |event| recorded.lock().unwrap().push(event.clone()));
                         App::new()
                             .service(home)
                             .service(login_page)
@@ -333,7 +335,7 @@ impl TestApp {
                                     .cookie_secure(false)
                                     .build(),
                             )
-                    };
+                    }};
                 }
                 let server = if redis {
                     let store = RedisSessionStore::new("redis://127.0.0.1:6379")
