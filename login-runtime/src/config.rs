@@ -149,6 +149,8 @@ pub(crate) struct Config {
     pub(crate) previous_keys: Vec<SecretKey>,
     pub(crate) codec: RememberCodec,
     pub(crate) key_was_generated: bool,
+    /// The device registry and the login timeouts (`devices`).
+    pub(crate) server_side: crate::devices::ServerSide,
 }
 
 impl Config {
@@ -182,6 +184,7 @@ impl Config {
             codec: RememberCodec::new(RememberFormat::Signed, key.clone()),
             key,
             key_was_generated: true,
+            server_side: crate::devices::ServerSide::default(),
         }
     }
 
@@ -239,6 +242,7 @@ impl fmt::Debug for Config {
             .field("guards_disabled", &self.guards_disabled)
             .field("trust_proxy_headers", &self.trust_proxy_headers)
             .field("remember", &self.remember)
+            .field("server_side", &self.server_side)
             .finish_non_exhaustive()
     }
 }

@@ -86,11 +86,14 @@
 //! - Events: [`LoginEvent`]. Errors: [`LoginError`].
 //! - Redirect safety: [`is_safe_next`], [`login_url`], [`make_next_param`].
 //! - Remember-me cookies: [`remember`]. Tests: [`testing`].
+//! - Several servers: [`DeviceRegistry`], [`MemoryDevices`], `RedisDevices` (feature
+//!   `redis`), [`Devices`]; timeouts on [`LoginManager`].
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod config;
+mod devices;
 mod error;
 mod events;
 mod extract;
@@ -105,6 +108,9 @@ pub mod testing;
 mod user;
 
 pub use config::{RememberCookie, SessionProtection};
+#[cfg(feature = "redis")]
+pub use devices::RedisDevices;
+pub use devices::{Device, DeviceError, DeviceRegistry, Devices, MemoryDevices};
 pub use error::LoginError;
 pub use events::LoginEvent;
 pub use extract::{CurrentUser, Login, LoginOptions, MaybeUser};

@@ -441,3 +441,30 @@ fn session_middleware_present(req: &ServiceRequest) -> bool {
     }
     marked
 }
+
+/// Several servers: the device registry and the login timeouts (see [`Devices`](crate::Devices)).
+impl<L: UserLoader> LoginManager<L> {
+    /// Keep every login as a device in `registry` ([`MemoryDevices`](crate::MemoryDevices)
+    /// for one process, `RedisDevices` for several servers): logout revokes the device, so
+    /// no copy of its session or remember cookie logs in again on any instance, and users can
+    /// list their devices and log out others with the [`Devices`](crate::Devices) extractor.
+    /// Each request that carries a login then asks the registry whether its device is live.
+    pub fn device_registry(mut self, registry: impl crate::DeviceRegistry) -> Self {
+        self.config.server_side.registry = Some(Rc::new(registry));
+        self
+    }
+
+    /// End a login that made no request for `timeout` (an idle timeout, actix-identity's
+    /// `visit_deadline`), checked on the server for sessions and remember cookies.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.config.server_side.idle_timeout = Some(timeout);
+        self
+    }
+
+    /// End a login `lifetime` after the user entered credentials, however active it is (an
+    /// absolute lifetime, actix-identity's `login_deadline`); remember cookies included.
+    pub fn login_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.server_side.lifetime = Some(lifetime);
+        self
+    }
+}

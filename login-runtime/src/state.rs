@@ -91,6 +91,8 @@ pub(crate) struct RequestState {
     pub(crate) cookie: RefCell<CookieAction>,
     /// The request's remember token, verified at most once however often it is asked for.
     token: OnceCell<Option<RememberToken>>,
+    /// This request's device and pending registry writes (`devices`).
+    pub(crate) devices: crate::devices::RequestDevices,
 }
 
 impl RequestState {
@@ -102,6 +104,7 @@ impl RequestState {
             resolution: RefCell::new(None),
             cookie: RefCell::new(CookieAction::Keep),
             token: OnceCell::new(),
+            devices: crate::devices::RequestDevices::default(),
         }
     }
 
@@ -125,7 +128,7 @@ impl RequestState {
         }
     }
 
-    fn set_cookie_action(&self, action: CookieAction) {
+    pub(crate) fn set_cookie_action(&self, action: CookieAction) {
         *self.cookie.borrow_mut() = action;
     }
 
@@ -134,7 +137,7 @@ impl RequestState {
     }
 
     /// The first valid remember token the request carries, verified once per request.
-    fn remember_token(&self, req: &HttpRequest) -> Option<&RememberToken> {
+    pub(crate) fn remember_token(&self, req: &HttpRequest) -> Option<&RememberToken> {
         self.token
             .get_or_init(|| remember_token(req, self.config(), SystemTime::now()))
             .as_ref()
@@ -597,7 +600,7 @@ fn remember_token(req: &HttpRequest, config: &Config, now: SystemTime) -> Option
         .find_map(|cookie| config.codec.decode(cookie.value(), now))
 }
 
-fn remove_login_keys(session: &Session) {
+pub(crate) fn remove_login_keys(session: &Session) {
     for key in LOGIN_KEYS {
         if session.contains_key(key) {
             session.remove(key);
