@@ -357,6 +357,8 @@ where
         let service = Rc::clone(&self.service);
         async move {
             let mut res = service.call(req).await?;
+            // The registry writes of a login or logout, before its session is saved.
+            crate::devices::flush(&state).await?;
             let action = state.cookie_for_response(res.request());
             apply_cookie(&mut res, state.config(), action);
             drop(cleanup);

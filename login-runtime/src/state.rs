@@ -30,7 +30,15 @@ pub(crate) const FRESH: &str = "_fresh";
 pub(crate) const IDENTIFIER: &str = "_id";
 pub(crate) const AUTH_HASH: &str = "_auth_hash";
 pub(crate) const NEXT: &str = "next";
-const LOGIN_KEYS: [&str; 4] = [USER_ID, FRESH, IDENTIFIER, AUTH_HASH];
+const LOGIN_KEYS: [&str; 7] = [
+    USER_ID,
+    FRESH,
+    IDENTIFIER,
+    AUTH_HASH,
+    crate::devices::DEVICE,
+    crate::devices::LOGIN_AT,
+    crate::devices::SEEN,
+];
 
 /// A user as the type-erased backend hands it over.
 pub(crate) struct LoadedUser {
@@ -139,7 +147,10 @@ impl RequestState {
     /// The first valid remember token the request carries, verified once per request.
     pub(crate) fn remember_token(&self, req: &HttpRequest) -> Option<&RememberToken> {
         self.token
-            .get_or_init(|| remember_token(req, self.config(), SystemTime::now()))
+            .get_or_init(|| {
+                remember_token(req, self.config(), SystemTime::now())
+                    .map(|token| self.devices.unbind(&self.config().server_side, token))
+            })
             .as_ref()
     }
 
@@ -257,8 +268,18 @@ impl RequestState {
             if now.checked_add(duration).is_none() || i64::try_from(duration.as_secs()).is_err() {
                 return Err(LoginError::InvalidDuration(duration));
             }
+            Some(duration)
+        } else {
+            None
+        };
+        // A new device for a new login (with a registry), signed into its remember cookie.
+        let stamp = crate::devices::on_login(self, req, &id);
+        let remember = if let Some(duration) = remember {
+            let cookie_tag = self.devices.bind(tag.as_deref());
             Some(CookieAction::Set {
-                value: config.codec.encode(&id, tag.as_deref(), duration, now),
+                value: config
+                    .codec
+                    .encode(&id, cookie_tag.as_deref(), duration, SystemTime::now()),
                 max_age: duration,
             })
         } else {
@@ -269,7 +290,15 @@ impl RequestState {
         // Renew the session id on login: a session id planted before login (fixation) is
         // worth nothing after it.
         session.renew();
-        write_login(&session, req, config, &id, options.fresh, tag.as_deref())?;
+        write_login(
+            &session,
+            req,
+            config,
+            &id,
+            options.fresh,
+            tag.as_deref(),
+            stamp.as_ref(),
+        )?;
         self.protected.set(true);
         match remember {
             Some(action) => self.set_cookie_action(action),
@@ -290,6 +319,9 @@ impl RequestState {
         let config = self.config();
         let session = self.session(req)?;
         let user_id = read::<String>(&session, USER_ID);
+        // Security: with a registry, the login's device is revoked, so neither a copy of its
+        // session saved by a request still in flight nor its remember cookie logs in again.
+        crate::devices::on_logout(self, req, &session, user_id.as_deref());
         remove_login_keys(&session);
         // Renew the session id on logout, so the old id cannot be replayed.
         session.renew();
@@ -334,6 +366,7 @@ impl RequestState {
             .session_auth_hash
             .as_ref()
             .map(|hash| config.key.session_hash_tag(hash));
+        let stamp = crate::devices::on_login(self, req, &login.user_id);
         write_login(
             &session,
             req,
@@ -341,6 +374,7 @@ impl RequestState {
             &login.user_id,
             login.fresh,
             tag.as_deref(),
+            stamp.as_ref(),
         )
     }
 
@@ -362,10 +396,11 @@ impl RequestState {
             return CookieAction::Keep;
         }
         let duration = token.duration.unwrap_or(config.remember.duration);
+        let cookie_tag = self.devices.bind(token.hash_tag.as_deref());
         CookieAction::Set {
             value: config
                 .codec
-                .encode(&token.user_id, token.hash_tag.as_deref(), duration, now),
+                .encode(&token.user_id, cookie_tag.as_deref(), duration, now),
             max_age: duration,
         }
     }
@@ -384,6 +419,8 @@ async fn resolve_inner(
     let session = state.session(req)?;
     let config = state.config();
     let backend = Rc::clone(&state.backend);
+    // A login whose device was revoked, or that timed out, is removed here.
+    crate::devices::check_session(state, &session).await?;
 
     if let Some(id) = read::<String>(&session, USER_ID) {
         let user = Rc::clone(&backend).load_user(id.clone()).await?;
@@ -417,7 +454,9 @@ async fn resolve_inner(
                         .hash_tags(hash)
                         .any(|tag| token.hash_tag_matches(tag.as_deref()))
                 {
-                    let action = resign(config, token, current_tag().as_deref(), SystemTime::now());
+                    let current = current_tag();
+                    let cookie_tag = state.devices.bind(current.as_deref());
+                    let action = resign(config, token, cookie_tag.as_deref(), SystemTime::now());
                     state.set_cookie_action(action);
                 }
                 return Ok(Some(Current {
@@ -438,7 +477,7 @@ async fn resolve_inner(
             }
         }
     } else if has_remember_cookie(req, config) && !state.cookie_cleared() {
-        match state.remember_token(req).cloned() {
+        match crate::devices::vet_cookie(state, state.remember_token(req).cloned()).await? {
             Some(token) => {
                 let user = Rc::clone(&backend).load_user(token.user_id.clone()).await?;
                 let bound = user.as_ref().and_then(|user| {
@@ -465,10 +504,12 @@ async fn resolve_inner(
                             &token.user_id,
                             false,
                             current_tag.as_deref(),
+                            state.devices.take_stamp().as_ref(),
                         )?;
                         if token.signed_with_previous_key {
+                            let cookie_tag = state.devices.bind(current_tag.as_deref());
                             let action =
-                                resign(config, &token, current_tag.as_deref(), SystemTime::now());
+                                resign(config, &token, cookie_tag.as_deref(), SystemTime::now());
                             state.set_cookie_action(action);
                         }
                         config.emit(LoginEvent::LoadedFromCookie {
@@ -512,6 +553,7 @@ fn write_login(
     user_id: &str,
     fresh: bool,
     tag: Option<&str>,
+    stamp: Option<&crate::devices::Stamp>,
 ) -> Result<(), LoginError> {
     put(session, USER_ID, user_id)?;
     put(session, FRESH, fresh)?;
@@ -522,6 +564,9 @@ fn write_login(
     )?;
     if let Some(tag) = tag {
         put(session, AUTH_HASH, tag)?;
+    }
+    if let Some(stamp) = stamp {
+        crate::devices::write_stamp(session, &config.server_side, stamp)?;
     }
     Ok(())
 }
