@@ -1,0 +1,259 @@
+//! A Redis that really dies: the test starts its own `redis-server` on a free port (with an
+//! append-only file, as a production Redis keeps its data), logs in, kills it with SIGKILL,
+//! sees every request answer with a clean 5xx while it is gone, restarts it on the same port
+//! and sees the same login come back without restarting the app.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod redis_common;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use actix_web::http::StatusCode;
+use actix_web::test::{self, TestRequest};
+use actix_web::{App, web};
+use login_runtime::testing::TestClient;
+use redis_common::{Gate, Prefix};
+
+/// A `redis-server` of this test's own.
+struct OwnRedis {
+    port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl OwnRedis {
+    fn start() -> OwnRedis {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let nonce: u64 = rand::random();
+        let dir = std::env::temp_dir().join(format!("login-runtime-redis-{port}-{nonce:x}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut redis = OwnRedis {
+            port,
+            dir,
+            child: None,
+        };
+        redis.spawn();
+        redis
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+            ])
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (.ci/run installs it)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.answers_ping() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn answers_ping(&self) -> bool {
+        let Ok(client) = deadpool_redis::redis::Client::open(self.url()) else {
+            return false;
+        };
+        let Ok(mut conn) = client.get_connection_with_timeout(Duration::from_secs(1)) else {
+            return false;
+        };
+        deadpool_redis::redis::cmd("PING")
+            .query::<String>(&mut conn)
+            .is_ok_and(|pong| pong == "PONG")
+    }
+
+    /// SIGKILL: no shutdown, no goodbye to the clients.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap(); // SIGKILL on Unix
+            child.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[actix_web::test]
+#[ignore = "needs Redis; run by .ci/run"]
+async fn redis_killed_is_a_clean_error_and_the_login_is_back_when_it_restarts() {
+    let mut redis = OwnRedis::start();
+    let prefix = Prefix::new("killed");
+    let pool = redis_common::pool(&redis.url());
+    let store = prefix.session_store(pool.clone()).await;
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(Gate::default()))
+            .configure(redis_common::routes)
+            .wrap(redis_common::manager(prefix.devices(pool)))
+            .wrap(redis_common::sessions(store)),
+    )
+    .await;
+    let browser = TestClient::new(app);
+    let call = async |path: &str| {
+        // A hang fails the test instead of blocking it.
+        let started = Instant::now();
+        let res = actix_web::rt::time::timeout(
+            Duration::from_secs(30),
+            browser.call(TestRequest::get().uri(path)),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{path} hung"));
+        let elapsed = started.elapsed();
+        match res {
+            Ok(res) => {
+                let status = res.status();
+                let cookies = res.response().cookies().count();
+                let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+                (status, cookies, body, elapsed)
+            }
+            Err(error) => {
+                let res = error.error_response();
+                (res.status(), res.cookies().count(), String::new(), elapsed)
+            }
+        }
+    };
+    call("/login/k1?remember=true").await;
+    assert_eq!(call("/who").await.2, "user:k1");
+    let (session, remember) = (browser.cookie("id"), browser.cookie("remember"));
+
+    redis.kill();
+    for path in ["/who", "/login/k2", "/logout", "/devices", "/who"] {
+        let (status, cookies, _, elapsed) = call(path).await;
+        println!("{path} with Redis killed: {status} after {elapsed:?}");
+        assert!(
+            status == StatusCode::INTERNAL_SERVER_ERROR
+                || status == StatusCode::SERVICE_UNAVAILABLE,
+            "{path}: {status}"
+        );
+        assert_eq!(cookies, 0, "{path}: no cookie is touched");
+    }
+    assert_eq!(
+        (browser.cookie("id"), browser.cookie("remember")),
+        (session, remember)
+    );
+
+    redis.spawn();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let (status, _, body, _) = call("/who").await;
+        if status == StatusCode::OK {
+            assert_eq!(body, "user:k1", "the same login, kept through the crash");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still {status} after Redis came back"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!("recovered after {attempts} attempt(s), without a restart");
+    assert_eq!(call("/logout").await.0, StatusCode::OK);
+    assert_eq!(call("/who").await.2, "Anonymous");
+    assert_eq!(
+        call("/login/k3").await.0,
+        StatusCode::OK,
+        "new logins work again"
+    );
+    assert_eq!(call("/who").await.2, "user:k3");
+    call("/logout").await;
+    assert!(prefix.device_keys(&redis.url()).await.is_empty());
+    prefix.clean_up(&redis.url()).await;
+}
+
+/// Cookie sessions with the device registry in Redis: the registry dying is a 503 (with
+/// `Retry-After`), never a login it cannot check, and the login is back with Redis.
+#[actix_web::test]
+#[ignore = "needs Redis; run by .ci/run"]
+async fn a_killed_registry_is_a_503_and_never_a_login_it_cannot_check() {
+    use actix_session::SessionMiddleware;
+    use actix_session::storage::CookieSessionStore;
+
+    let mut redis = OwnRedis::start();
+    let prefix = Prefix::new("registry-killed");
+    let pool = redis_common::pool(&redis.url());
+    let app = test::init_service(
+        App::new()
+            .configure(redis_common::routes)
+            .wrap(redis_common::manager(prefix.devices(pool)))
+            .wrap(
+                SessionMiddleware::builder(
+                    CookieSessionStore::default(),
+                    redis_common::session_key(),
+                )
+                .cookie_secure(false)
+                .build(),
+            ),
+    )
+    .await;
+    let browser = TestClient::new(app);
+    let who = async || {
+        let res = actix_web::rt::time::timeout(
+            Duration::from_secs(30),
+            browser.call(TestRequest::get().uri("/who")),
+        )
+        .await
+        .expect("/who hung");
+        match res {
+            Ok(res) => (res.status(), res.headers().clone()),
+            Err(error) => {
+                let res = error.error_response();
+                (res.status(), res.headers().clone())
+            }
+        }
+    };
+    browser
+        .call(TestRequest::get().uri("/login/r1"))
+        .await
+        .unwrap();
+    assert_eq!(who().await.0, StatusCode::OK);
+
+    redis.kill();
+    let (status, headers) = who().await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(headers.get("retry-after").unwrap(), "1");
+    assert!(headers.get("set-cookie").is_none());
+
+    redis.spawn();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while who().await.0 != StatusCode::OK {
+        assert!(Instant::now() < deadline, "the registry did not come back");
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    let res = browser.call(TestRequest::get().uri("/who")).await.unwrap();
+    assert_eq!(test::read_body(res).await, "user:r1");
+    browser
+        .call(TestRequest::get().uri("/logout"))
+        .await
+        .unwrap();
+    assert!(prefix.device_keys(&redis.url()).await.is_empty());
+    prefix.clean_up(&redis.url()).await;
+}
