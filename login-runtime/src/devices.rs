@@ -89,7 +89,7 @@ impl Device {
     }
 
     /// The client's address and User-Agent summary, taken from `req`.
-    pub fn from_request(mut self, req: &HttpRequest, trust_proxy_headers: bool) -> Device {
+    pub fn with_client(mut self, req: &HttpRequest, trust_proxy_headers: bool) -> Device {
         self.address = if trust_proxy_headers {
             req.connection_info()
                 .realip_remote_addr()
@@ -289,17 +289,17 @@ pub(crate) struct RequestDevices {
 }
 
 impl RequestDevices {
-    /// The remember cookie's hash-tag field for a login on this request's device: the device
+    /// The remember cookie's hash-tag field for the login this request just made: its device
     /// id is signed into the cookie along with the tag, so revoking the device revokes every
     /// copy of the cookie.
     pub(crate) fn bind<'a>(&self, tag: Option<&'a str>) -> Option<Cow<'a, str>> {
-        match &*self.device.borrow() {
-            Some(device) => Some(Cow::Owned(format!(
-                "{device}{BOUND_SEPARATOR}{}",
-                tag.unwrap_or_default()
-            ))),
-            None => tag.map(Cow::Borrowed),
-        }
+        bound_tag(self.device.borrow().as_deref(), tag)
+    }
+
+    /// The same for a remember cookie signed again (refreshed, or re-signed after a key
+    /// rotation): it keeps the device it was bound to.
+    pub(crate) fn rebind<'a>(&self, tag: Option<&'a str>) -> Option<Cow<'a, str>> {
+        bound_tag(self.cookie_device.borrow().as_deref(), tag)
     }
 
     /// A verified remember token with the device taken out of its tag field (kept aside), so
@@ -331,6 +331,16 @@ impl RequestDevices {
 /// Separates the device id from the hash tag in a bound remember cookie's tag field.
 const BOUND_SEPARATOR: char = '!';
 
+fn bound_tag<'a>(device: Option<&str>, tag: Option<&'a str>) -> Option<Cow<'a, str>> {
+    match device {
+        Some(device) => Some(Cow::Owned(format!(
+            "{device}{BOUND_SEPARATOR}{}",
+            tag.unwrap_or_default()
+        ))),
+        None => tag.map(Cow::Borrowed),
+    }
+}
+
 fn is_device_id(text: &str) -> bool {
     text.len() == 32 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
@@ -358,7 +368,7 @@ pub(crate) fn on_login(state: &RequestState, req: &HttpRequest, user_id: &str) -
     }
     let now = SystemTime::now();
     let device = side.registry.as_ref().map(|_| {
-        let device = Device::new(user_id, now).from_request(req, config.trust_proxy_headers);
+        let device = Device::new(user_id, now).with_client(req, config.trust_proxy_headers);
         let id = device.id.clone();
         state
             .devices

@@ -396,7 +396,7 @@ impl RequestState {
             return CookieAction::Keep;
         }
         let duration = token.duration.unwrap_or(config.remember.duration);
-        let cookie_tag = self.devices.bind(token.hash_tag.as_deref());
+        let cookie_tag = self.devices.rebind(token.hash_tag.as_deref());
         CookieAction::Set {
             value: config
                 .codec
@@ -455,7 +455,7 @@ async fn resolve_inner(
                         .any(|tag| token.hash_tag_matches(tag.as_deref()))
                 {
                     let current = current_tag();
-                    let cookie_tag = state.devices.bind(current.as_deref());
+                    let cookie_tag = state.devices.rebind(current.as_deref());
                     let action = resign(config, token, cookie_tag.as_deref(), SystemTime::now());
                     state.set_cookie_action(action);
                 }
@@ -507,7 +507,7 @@ async fn resolve_inner(
                             state.devices.take_stamp().as_ref(),
                         )?;
                         if token.signed_with_previous_key {
-                            let cookie_tag = state.devices.bind(current_tag.as_deref());
+                            let cookie_tag = state.devices.rebind(current_tag.as_deref());
                             let action =
                                 resign(config, &token, cookie_tag.as_deref(), SystemTime::now());
                             state.set_cookie_action(action);

@@ -392,3 +392,64 @@ async fn with_a_registry_and_timeouts_a_request_writes_its_session_only_now_and_
         assert!(seen.set_cookies.is_empty(), "{:?}", seen.set_cookies);
     }
 }
+
+#[actix_web::test]
+async fn a_refreshed_or_re_signed_remember_cookie_keeps_its_device() {
+    use login_runtime::{RememberCookie, SecretKey};
+    let store = Store::flask();
+    let registry = MemoryDevices::new();
+    let refreshing = || {
+        manager(&store)
+            .device_registry(registry.clone())
+            .remember_cookie(
+                RememberCookie::default()
+                    .name("remember")
+                    .secure(false)
+                    .refresh_each_request(true),
+            )
+    };
+    let client = app!(refreshing());
+    client.get("/login-notch-remember").await;
+    let first = client.cookie("remember").unwrap();
+    actix_web::rt::time::sleep(Duration::from_millis(1100)).await;
+    // A page that loads nobody still refreshes the cookie: it must stay on its device.
+    client.get("/").await;
+    assert_ne!(client.cookie("remember").unwrap(), first, "refreshed");
+    client.clear_session();
+    assert_eq!(client.body("/username").await, "Notch");
+
+    // The key rotates: the cookie is re-signed with the new key, still on its device.
+    let new_key = SecretKey::generate();
+    let rotated = app!(
+        manager(&store)
+            .device_registry(registry.clone())
+            .secret_key(new_key.clone())
+            .previous_secret_keys([common::secret()])
+    );
+    rotated.set_cookie("remember", &client.cookie("remember").unwrap());
+    assert_eq!(rotated.body("/username").await, "Notch");
+    let resigned = rotated.cookie("remember").unwrap();
+    let retired = app!(
+        manager(&store)
+            .device_registry(registry.clone())
+            .secret_key(new_key)
+    );
+    retired.set_cookie("remember", &resigned);
+    assert_eq!(
+        retired.body("/username").await,
+        "Notch",
+        "valid under the new key alone"
+    );
+    assert_eq!(
+        registry.devices("1").await.unwrap().len(),
+        1,
+        "one device throughout"
+    );
+    retired.get("/logout").await;
+    client.clear_session();
+    assert_eq!(
+        client.body("/username").await,
+        "Anonymous",
+        "every copy is revoked"
+    );
+}
