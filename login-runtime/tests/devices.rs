@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "common/device_routes.rs"]
+mod device_routes;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,18 +53,7 @@ fn device_routes(cfg: &mut web::ServiceConfig) {
             Ok::<_, actix_web::Error>(shown.join("\n"))
         }),
     )
-    .route(
-        "/revoke-others",
-        web::get().to(|devices: Devices| async move {
-            Ok::<_, actix_web::Error>(devices.revoke_others().await?.to_string())
-        }),
-    )
-    .route(
-        "/revoke-all",
-        web::get().to(|devices: Devices| async move {
-            Ok::<_, actix_web::Error>(devices.revoke_all().await?.to_string())
-        }),
-    )
+    .configure(device_routes::device_routes)
     // The login-runtime keys the session holds, to see what is (not) written.
     .route(
         "/session-keys",

@@ -11,6 +11,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use actix_http::Request;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::test::{self, TestRequest};
 use actix_web::{App, web};
@@ -100,6 +103,48 @@ impl Drop for OwnRedis {
     }
 }
 
+/// What one request answered, however it failed; a hang fails the test instead of blocking it.
+struct Answered {
+    status: StatusCode,
+    retry_after: Option<String>,
+    cookies: usize,
+    body: String,
+    elapsed: Duration,
+}
+
+async fn call<S, B>(browser: &TestClient<S>, path: &str) -> Answered
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody + 'static,
+{
+    let started = Instant::now();
+    let res = actix_web::rt::time::timeout(
+        Duration::from_secs(30),
+        browser.call(TestRequest::get().uri(path)),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{path} hung"));
+    let elapsed = started.elapsed();
+    let res = match res {
+        Ok(res) => res.map_into_boxed_body(),
+        Err(error) => ServiceResponse::new(
+            TestRequest::default().to_http_request(),
+            error.error_response(),
+        ),
+    };
+    let retry_after = res
+        .headers()
+        .get("retry-after")
+        .map(|value| value.to_str().unwrap().to_owned());
+    Answered {
+        status: res.status(),
+        retry_after,
+        cookies: res.response().cookies().count(),
+        body: String::from_utf8(test::read_body(res).await.to_vec()).unwrap(),
+        elapsed,
+    }
+}
+
 #[actix_web::test]
 #[ignore = "needs Redis; run by .ci/run"]
 async fn redis_killed_is_a_clean_error_and_the_login_is_back_when_it_restarts() {
@@ -116,36 +161,18 @@ async fn redis_killed_is_a_clean_error_and_the_login_is_back_when_it_restarts() 
     )
     .await;
     let browser = TestClient::new(app);
-    let call = async |path: &str| {
-        // A hang fails the test instead of blocking it.
-        let started = Instant::now();
-        let res = actix_web::rt::time::timeout(
-            Duration::from_secs(30),
-            browser.call(TestRequest::get().uri(path)),
-        )
-        .await
-        .unwrap_or_else(|_| panic!("{path} hung"));
-        let elapsed = started.elapsed();
-        match res {
-            Ok(res) => {
-                let status = res.status();
-                let cookies = res.response().cookies().count();
-                let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
-                (status, cookies, body, elapsed)
-            }
-            Err(error) => {
-                let res = error.error_response();
-                (res.status(), res.cookies().count(), String::new(), elapsed)
-            }
-        }
-    };
-    call("/login/k1?remember=true").await;
-    assert_eq!(call("/who").await.2, "user:k1");
+    call(&browser, "/login/k1?remember=true").await;
+    assert_eq!(call(&browser, "/who").await.body, "user:k1");
     let (session, remember) = (browser.cookie("id"), browser.cookie("remember"));
 
     redis.kill();
     for path in ["/who", "/login/k2", "/logout", "/devices", "/who"] {
-        let (status, cookies, _, elapsed) = call(path).await;
+        let Answered {
+            status,
+            cookies,
+            elapsed,
+            ..
+        } = call(&browser, path).await;
         println!("{path} with Redis killed: {status} after {elapsed:?}");
         assert!(
             status == StatusCode::INTERNAL_SERVER_ERROR
@@ -164,9 +191,13 @@ async fn redis_killed_is_a_clean_error_and_the_login_is_back_when_it_restarts() 
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let (status, _, body, _) = call("/who").await;
+        let seen = call(&browser, "/who").await;
+        let status = seen.status;
         if status == StatusCode::OK {
-            assert_eq!(body, "user:k1", "the same login, kept through the crash");
+            assert_eq!(
+                seen.body, "user:k1",
+                "the same login, kept through the crash"
+            );
             break;
         }
         assert!(
@@ -176,15 +207,12 @@ async fn redis_killed_is_a_clean_error_and_the_login_is_back_when_it_restarts() 
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     }
     println!("recovered after {attempts} attempt(s), without a restart");
-    assert_eq!(call("/logout").await.0, StatusCode::OK);
-    assert_eq!(call("/who").await.2, "Anonymous");
-    assert_eq!(
-        call("/login/k3").await.0,
-        StatusCode::OK,
-        "new logins work again"
-    );
-    assert_eq!(call("/who").await.2, "user:k3");
-    call("/logout").await;
+    assert_eq!(call(&browser, "/logout").await.status, StatusCode::OK);
+    assert_eq!(call(&browser, "/who").await.body, "Anonymous");
+    let login = call(&browser, "/login/k3").await;
+    assert_eq!(login.status, StatusCode::OK, "new logins work again");
+    assert_eq!(call(&browser, "/who").await.body, "user:k3");
+    call(&browser, "/logout").await;
     assert!(prefix.device_keys(&redis.url()).await.is_empty());
     prefix.clean_up(&redis.url()).await;
 }
@@ -215,45 +243,23 @@ async fn a_killed_registry_is_a_503_and_never_a_login_it_cannot_check() {
     )
     .await;
     let browser = TestClient::new(app);
-    let who = async || {
-        let res = actix_web::rt::time::timeout(
-            Duration::from_secs(30),
-            browser.call(TestRequest::get().uri("/who")),
-        )
-        .await
-        .expect("/who hung");
-        match res {
-            Ok(res) => (res.status(), res.headers().clone()),
-            Err(error) => {
-                let res = error.error_response();
-                (res.status(), res.headers().clone())
-            }
-        }
-    };
-    browser
-        .call(TestRequest::get().uri("/login/r1"))
-        .await
-        .unwrap();
-    assert_eq!(who().await.0, StatusCode::OK);
+    call(&browser, "/login/r1").await;
+    assert_eq!(call(&browser, "/who").await.body, "user:r1");
 
     redis.kill();
-    let (status, headers) = who().await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(headers.get("retry-after").unwrap(), "1");
-    assert!(headers.get("set-cookie").is_none());
+    let seen = call(&browser, "/who").await;
+    assert_eq!(seen.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(seen.retry_after.as_deref(), Some("1"));
+    assert_eq!(seen.cookies, 0);
 
     redis.spawn();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while who().await.0 != StatusCode::OK {
+    while call(&browser, "/who").await.status != StatusCode::OK {
         assert!(Instant::now() < deadline, "the registry did not come back");
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     }
-    let res = browser.call(TestRequest::get().uri("/who")).await.unwrap();
-    assert_eq!(test::read_body(res).await, "user:r1");
-    browser
-        .call(TestRequest::get().uri("/logout"))
-        .await
-        .unwrap();
+    assert_eq!(call(&browser, "/who").await.body, "user:r1");
+    call(&browser, "/logout").await;
     assert!(prefix.device_keys(&redis.url()).await.is_empty());
     prefix.clean_up(&redis.url()).await;
 }

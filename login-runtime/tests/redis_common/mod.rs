@@ -16,6 +16,9 @@ use login_runtime::{
     SecretKey, SessionProtection, UserLoader,
 };
 
+#[path = "../common/device_routes.rs"]
+mod device_routes;
+
 pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
 
 /// A pool that fails fast when Redis is gone, as the README recommends.
@@ -234,29 +237,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             Ok::<_, actix_web::Error>(ids.join(","))
         }),
     )
-    .route(
-        "/device",
-        web::get().to(|devices: Devices| async move { devices.current().unwrap_or_default() }),
-    )
-    .route(
-        "/revoke/{id}",
-        web::get().to(|devices: Devices, id: web::Path<String>| async move {
-            let revoked = devices.revoke(&id).await?;
-            Ok::<_, actix_web::Error>(revoked.to_string())
-        }),
-    )
-    .route(
-        "/revoke-others",
-        web::get().to(|devices: Devices| async move {
-            Ok::<_, actix_web::Error>(devices.revoke_others().await?.to_string())
-        }),
-    )
-    .route(
-        "/revoke-all",
-        web::get().to(|devices: Devices| async move {
-            Ok::<_, actix_web::Error>(devices.revoke_all().await?.to_string())
-        }),
-    )
+    .configure(device_routes::device_routes)
     .route(
         "/write",
         web::get().to(|session: Session| async move {
