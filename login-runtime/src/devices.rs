@@ -991,3 +991,89 @@ mod redis_devices {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::{RequestDevices, ServerSide, bound_tag};
+    use crate::remember::RememberToken;
+
+    /// A verified token whose tag field is `tag`.
+    fn token(tag: Option<&str>) -> RememberToken {
+        let codec = crate::remember::RememberCodec::new(
+            crate::RememberFormat::Signed,
+            crate::SecretKey::generate(),
+        );
+        let now = SystemTime::now();
+        let cookie = codec.encode("7", tag, Duration::from_secs(60), now);
+        codec.decode(&cookie, now).unwrap_or_else(|| unreachable!())
+    }
+
+    fn with_registry() -> ServerSide {
+        ServerSide {
+            registry: Some(std::rc::Rc::new(super::MemoryDevices::new())),
+            ..ServerSide::default()
+        }
+    }
+
+    const DEVICE: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn a_bound_tag_gives_back_the_device_and_the_users_tag() {
+        for tag in [Some("5f2a"), None] {
+            let bound = bound_tag(Some(DEVICE), tag).map(|tag| tag.into_owned());
+            let devices = RequestDevices::default();
+            let unbound = devices.unbind(&with_registry(), token(bound.as_deref()));
+            assert_eq!(unbound.hash_tag.as_deref(), tag);
+            assert_eq!(devices.cookie_device.borrow().as_deref(), Some(DEVICE));
+        }
+    }
+
+    #[test]
+    fn only_a_device_id_is_taken_out_of_a_tag() {
+        for tag in [
+            "5f2a",
+            "not-hex!5f2a",
+            "0123!5f2a",
+            "0123456789ABCDEF0123456789ABCDEF!x",
+        ] {
+            let devices = RequestDevices::default();
+            let unbound = devices.unbind(&with_registry(), token(Some(tag)));
+            assert_eq!(unbound.hash_tag.as_deref(), Some(tag));
+            assert_eq!(*devices.cookie_device.borrow(), None);
+        }
+    }
+
+    #[test]
+    fn without_a_registry_tags_are_left_alone() {
+        let bound = format!("{DEVICE}!5f2a");
+        let devices = RequestDevices::default();
+        let token = devices.unbind(&ServerSide::default(), token(Some(&bound)));
+        assert_eq!(token.hash_tag.as_deref(), Some(bound.as_str()));
+        assert_eq!(bound_tag(None, Some("5f2a")).as_deref(), Some("5f2a"));
+    }
+
+    #[test]
+    fn timeouts_count_from_the_login_and_from_the_last_visit() {
+        let side = ServerSide {
+            idle_timeout: Some(Duration::from_secs(60)),
+            lifetime: Some(Duration::from_secs(3600)),
+            ..ServerSide::default()
+        };
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let at = |secs| t0 + Duration::from_secs(secs);
+        assert!(!side.timed_out(t0, at(3000), at(3059)));
+        assert!(side.timed_out(t0, at(3000), at(3060)), "idle");
+        assert!(side.timed_out(t0, at(3599), at(3600)), "past its lifetime");
+        assert!(
+            !side.timed_out(t0, t0, t0 - Duration::from_secs(5)),
+            "clock went back"
+        );
+        assert_eq!(side.seen_granularity(), Duration::from_secs(15));
+        assert_eq!(
+            ServerSide::default().seen_granularity(),
+            Duration::from_secs(60)
+        );
+    }
+}
