@@ -165,7 +165,41 @@ async fn redis_killed_is_a_clean_error_and_the_login_is_back_when_it_restarts() 
     assert_eq!(call(&browser, "/who").await.body, "user:k1");
     let (session, remember) = (browser.cookie("id"), browser.cookie("remember"));
 
-    redis.kill();
+    // Killed mid-run: eight clients keep asking while Redis dies. Each is served as the
+    // logged-in user until it gets a clean 5xx; none gets anything else or a cookie.
+    let keep_asking = async || {
+        let (mut served, mut failed) = (0, 0);
+        for _ in 0..2000 {
+            let answer = call(&browser, "/who").await;
+            assert_eq!(answer.cookies, 0);
+            match answer.status {
+                StatusCode::OK => {
+                    assert_eq!(answer.body, "user:k1");
+                    served += 1;
+                }
+                StatusCode::INTERNAL_SERVER_ERROR | StatusCode::SERVICE_UNAVAILABLE => {
+                    failed += 1;
+                    break;
+                }
+                other => panic!("while Redis died: {other}"),
+            }
+        }
+        (served, failed)
+    };
+    let clients = futures_util::future::join_all((0..8).map(|_| keep_asking()));
+    let killer = async {
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        redis.kill();
+    };
+    let (answers, ()) = futures_util::future::join(clients, killer).await;
+    let served: usize = answers.iter().map(|(served, _)| served).sum();
+    let failed: usize = answers.iter().map(|(_, failed)| failed).sum();
+    println!("Redis killed mid-run: {served} requests served before, then {failed} clean 5xx");
+    assert_eq!(
+        failed, 8,
+        "every client saw the outage while it was running"
+    );
+
     for path in ["/who", "/login/k2", "/logout", "/devices", "/who"] {
         let Answered {
             status,
