@@ -118,7 +118,7 @@ pub enum DeviceError {
     Timeout(Duration),
 }
 
-/// Where devices are kept: [`MemoryDevices`] for tests and one process, [`RedisDevices`]
+/// Where devices are kept: [`MemoryDevices`] for tests and one process, `RedisDevices`
 /// (feature `redis`) for several servers.
 ///
 /// Implementations must make [`revoke`](Self::revoke) final: once it returned, [`device`]
@@ -689,7 +689,9 @@ impl Devices {
 }
 
 /// Devices in this process's memory: for tests, and for an app that runs as one process
-/// (its workers share it). Clones share the same devices.
+/// (its workers share it: give each worker's `LoginManager` a clone, and clones share the
+/// same devices). An entry stays until it is revoked (logout, a revoke, a timeout); nothing
+/// else expires it, so a busy site wants `RedisDevices` with its entry TTL.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryDevices {
     devices: Arc<Mutex<HashMap<String, Device>>>,

@@ -268,23 +268,21 @@ impl RequestState {
             if now.checked_add(duration).is_none() || i64::try_from(duration.as_secs()).is_err() {
                 return Err(LoginError::InvalidDuration(duration));
             }
-            Some(duration)
+            Some((duration, now))
         } else {
             None
         };
         // A new device for a new login (with a registry), signed into its remember cookie.
         let stamp = crate::devices::on_login(self, req, &id);
-        let remember = if let Some(duration) = remember {
+        let remember = remember.map(|(duration, now)| {
             let cookie_tag = self.devices.bind(tag.as_deref());
-            Some(CookieAction::Set {
+            CookieAction::Set {
                 value: config
                     .codec
-                    .encode(&id, cookie_tag.as_deref(), duration, SystemTime::now()),
+                    .encode(&id, cookie_tag.as_deref(), duration, now),
                 max_age: duration,
-            })
-        } else {
-            None
-        };
+            }
+        });
 
         remove_login_keys(&session);
         // Renew the session id on login: a session id planted before login (fixation) is
