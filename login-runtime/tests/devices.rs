@@ -444,3 +444,16 @@ async fn a_refreshed_or_re_signed_remember_cookie_keeps_its_device() {
         "every copy is revoked"
     );
 }
+
+#[actix_web::test]
+async fn the_devices_extractor_without_a_registry_is_a_500_naming_the_fix() {
+    let store = Store::flask();
+    let client = app!(manager(&store));
+    client.get("/login-notch").await;
+    let seen = client.get("/devices").await;
+    assert_eq!(seen.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        login_runtime::LoginError::NoDeviceRegistry.to_string(),
+        "no device registry is configured: set one with `LoginManager::device_registry(..)` to use `Devices`"
+    );
+}

@@ -150,6 +150,7 @@ where
 async fn redis_killed_is_a_clean_error_and_the_login_is_back_when_it_restarts() {
     let mut redis = OwnRedis::start();
     let prefix = Prefix::new("killed");
+    let _clean_up = prefix.clean_up_on_drop(&redis.url());
     let pool = redis_common::pool(&redis.url());
     let store = prefix.session_store(pool.clone()).await;
     let app = test::init_service(
@@ -261,6 +262,7 @@ async fn a_killed_registry_is_a_503_and_never_a_login_it_cannot_check() {
 
     let mut redis = OwnRedis::start();
     let prefix = Prefix::new("registry-killed");
+    let _clean_up = prefix.clean_up_on_drop(&redis.url());
     let pool = redis_common::pool(&redis.url());
     let app = test::init_service(
         App::new()

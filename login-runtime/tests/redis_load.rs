@@ -255,6 +255,7 @@ async fn client(i: usize, servers: [SocketAddr; 2]) -> Counts {
 #[ignore = "needs Redis; run by .ci/run"]
 async fn two_instances_under_load_never_mix_users_and_logouts_hold() {
     let prefix = Prefix::new("load");
+    let _clean_up = prefix.clean_up_on_drop(REDIS_URL);
     let (a, stop_a, thread_a) = start_instance(prefix.clone());
     let (b, stop_b, thread_b) = start_instance(prefix.clone());
     let started = Instant::now();

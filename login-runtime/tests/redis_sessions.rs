@@ -62,6 +62,7 @@ fn set_cookie<B>(res: &ServiceResponse<B>, name: &str) -> Option<String> {
 #[ignore = "needs Redis; run by .ci/run"]
 async fn a_request_in_flight_during_logout_does_not_bring_the_login_back() {
     let prefix = Prefix::new("logout-race");
+    let _clean_up = prefix.clean_up_on_drop(REDIS_URL);
     let gate = Gate::default();
     let (first, second) = (
         instance(&prefix, &gate).await,
@@ -111,6 +112,7 @@ async fn a_request_in_flight_during_logout_does_not_bring_the_login_back() {
 #[ignore = "needs Redis; run by .ci/run"]
 async fn logout_revokes_the_remember_cookie_on_every_instance() {
     let prefix = Prefix::new("remember-revoked");
+    let _clean_up = prefix.clean_up_on_drop(REDIS_URL);
     let gate = Gate::default();
     let browser = TestClient::new(instance(&prefix, &gate).await);
     get(&browser, "/login/u2?remember=true").await;
@@ -142,6 +144,7 @@ async fn logout_revokes_the_remember_cookie_on_every_instance() {
 #[ignore = "needs Redis; run by .ci/run"]
 async fn devices_are_listed_and_others_logged_out_without_a_password_change() {
     let prefix = Prefix::new("devices");
+    let _clean_up = prefix.clean_up_on_drop(REDIS_URL);
     let gate = Gate::default();
     let laptop = TestClient::new(instance(&prefix, &gate).await);
     let phone = TestClient::new(instance(&prefix, &gate).await);
@@ -206,6 +209,7 @@ async fn devices_are_listed_and_others_logged_out_without_a_password_change() {
 #[ignore = "needs Redis; run by .ci/run"]
 async fn two_logins_of_one_user_at_once_on_two_instances() {
     let prefix = Prefix::new("two-logins");
+    let _clean_up = prefix.clean_up_on_drop(REDIS_URL);
     let gate = Gate::default();
     let a = TestClient::new(instance(&prefix, &gate).await);
     let b = TestClient::new(instance(&prefix, &gate).await);
@@ -233,6 +237,7 @@ async fn two_logins_of_one_user_at_once_on_two_instances() {
 #[ignore = "needs Redis; run by .ci/run"]
 async fn a_device_revoked_while_its_request_runs_stays_revoked() {
     let prefix = Prefix::new("revoked-in-flight");
+    let _clean_up = prefix.clean_up_on_drop(REDIS_URL);
     let gate = Gate::default();
     let (first, second) = (
         instance(&prefix, &gate).await,

@@ -51,6 +51,14 @@ impl Prefix {
         ))
     }
 
+    /// A guard that deletes this test's keys however the test ends.
+    pub fn clean_up_on_drop(&self, url: &str) -> CleanUpOnDrop {
+        CleanUpOnDrop {
+            prefix: self.0.clone(),
+            url: url.to_owned(),
+        }
+    }
+
     pub async fn session_store(&self, pool: deadpool_redis::Pool) -> RedisSessionStore {
         let prefix = format!("{}s:", self.0);
         RedisSessionStore::builder_pooled(pool)
@@ -98,6 +106,29 @@ impl Prefix {
             Vec::<String>::new(),
             "keys left behind"
         );
+    }
+}
+
+/// Deletes a test's keys when the test ends, also when it fails half-way.
+pub struct CleanUpOnDrop {
+    prefix: String,
+    url: String,
+}
+
+impl Drop for CleanUpOnDrop {
+    fn drop(&mut self) {
+        let Ok(mut conn) = redis::Client::open(self.url.as_str())
+            .and_then(|client| client.get_connection_with_timeout(Duration::from_secs(2)))
+        else {
+            return;
+        };
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}*", self.prefix))
+            .query(&mut conn)
+            .unwrap_or_default();
+        if !keys.is_empty() {
+            let _ = redis::cmd("DEL").arg(&keys).query::<()>(&mut conn);
+        }
     }
 }
 
