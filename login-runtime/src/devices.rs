@@ -368,13 +368,20 @@ pub(crate) fn on_login(state: &RequestState, req: &HttpRequest, user_id: &str) -
     }
     let now = SystemTime::now();
     let device = side.registry.as_ref().map(|_| {
+        let mut pending = state.devices.pending.borrow_mut();
+        // A new login replaces the one this session held: that device ends with it, so no
+        // copy of the old session or its remember cookie outlives it.
+        if let Ok(session) = state.session(req)
+            && let (Some(user_id), Some(device_id)) = (
+                read::<String>(&session, USER_ID),
+                read::<String>(&session, DEVICE),
+            )
+        {
+            pending.push(Pending::Revoke { user_id, device_id });
+        }
         let device = Device::new(user_id, now).with_client(req, config.trust_proxy_headers);
         let id = device.id.clone();
-        state
-            .devices
-            .pending
-            .borrow_mut()
-            .push(Pending::Record(device));
+        pending.push(Pending::Record(device));
         id
     });
     state.devices.device.replace(device.clone());

@@ -457,3 +457,21 @@ async fn the_devices_extractor_without_a_registry_is_a_500_naming_the_fix() {
         "no device registry is configured: set one with `LoginManager::device_registry(..)` to use `Devices`"
     );
 }
+
+#[actix_web::test]
+async fn a_new_login_in_the_same_browser_ends_the_device_it_replaces() {
+    let store = Store::flask();
+    let registry = MemoryDevices::new();
+    let client = app!(manager(&store).device_registry(registry.clone()));
+    client.get("/login-notch").await;
+    let first = client.cookie("id").unwrap();
+    client.get("/login-notch").await;
+    assert_eq!(registry.devices("1").await.unwrap().len(), 1);
+    assert_eq!(client.body("/username").await, "Notch");
+    client.set_cookie("id", &first);
+    assert_eq!(
+        client.body("/username").await,
+        "Anonymous",
+        "the replaced login is over"
+    );
+}
