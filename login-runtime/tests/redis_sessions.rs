@@ -56,6 +56,33 @@ fn set_cookie<B>(res: &ServiceResponse<B>, name: &str) -> Option<String> {
         .map(|cookie| cookie.value().to_owned())
 }
 
+/// Sends `/slow` to `instance` with `cookies`, runs `meanwhile` once the slow request has its
+/// user, then lets the slow request finish (it writes to its session): both answers.
+async fn while_slow_request_runs<S, B>(
+    instance: &S,
+    gate: &Gate,
+    cookies: String,
+    meanwhile: impl Future<Output = String>,
+) -> (ServiceResponse<B>, String)
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    let slow = async {
+        let req = TestRequest::get()
+            .uri("/slow")
+            .insert_header((header::COOKIE, cookies))
+            .to_request();
+        instance.call(req).await.unwrap()
+    };
+    let other = async {
+        gate.wait_started(1).await;
+        let said = meanwhile.await;
+        gate.release();
+        said
+    };
+    futures_util::future::join(slow, other).await
+}
+
 /// The race the issue reports: a request in flight during logout must not bring the login
 /// back through the session it saves afterwards.
 #[actix_web::test]
@@ -75,20 +102,8 @@ async fn a_request_in_flight_during_logout_does_not_bring_the_login_back() {
 
     // A slow request on the second instance, with the logged-in session K1, writes to the
     // session after the logout on the first instance has deleted K1 and set K2.
-    let slow = async {
-        let req = TestRequest::get()
-            .uri("/slow")
-            .insert_header((header::COOKIE, format!("id={k1}")))
-            .to_request();
-        second.call(req).await.unwrap()
-    };
-    let logout = async {
-        gate.wait_started(1).await;
-        let said = get(&browser, "/logout").await;
-        gate.release();
-        said
-    };
-    let (slow, logout) = futures_util::future::join(slow, logout).await;
+    let (slow, logout) =
+        while_slow_request_runs(&second, &gate, format!("id={k1}"), get(&browser, "/logout")).await;
     assert_eq!(logout, "logged out");
     let k2 = browser.cookie("id").expect("a session after logout");
     assert_ne!(k1, k2);
@@ -250,20 +265,9 @@ async fn a_device_revoked_while_its_request_runs_stays_revoked() {
     let session = phone.cookie("id").unwrap();
     let remember = phone.cookie("remember").unwrap();
 
-    let slow = async {
-        let req = TestRequest::get()
-            .uri("/slow")
-            .insert_header((header::COOKIE, format!("id={session}; remember={remember}")))
-            .to_request();
-        second.call(req).await.unwrap()
-    };
-    let revoke = async {
-        gate.wait_started(1).await;
-        let said = get(&laptop, "/revoke-others").await;
-        gate.release();
-        said
-    };
-    let (slow, revoked) = futures_util::future::join(slow, revoke).await;
+    let cookies = format!("id={session}; remember={remember}");
+    let (slow, revoked) =
+        while_slow_request_runs(&second, &gate, cookies, get(&laptop, "/revoke-others")).await;
     assert_eq!(revoked, "1");
     if let Some(saved) = set_cookie(&slow, "id") {
         phone.set_cookie("id", &saved);
