@@ -86,6 +86,7 @@
 //! - Events: [`LoginEvent`]. Errors: [`LoginError`].
 //! - Redirect safety: [`is_safe_next`], [`login_url`], [`make_next_param`].
 //! - Remember-me cookies: [`remember`]. Tests: [`testing`].
+//! - Throttling failed logins: [`throttle`].
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -102,6 +103,7 @@ mod next;
 pub mod remember;
 mod state;
 pub mod testing;
+pub mod throttle;
 mod user;
 
 pub use config::{RememberCookie, SessionProtection};
