@@ -99,9 +99,7 @@ impl ThrottleStore for MemoryThrottleStore {
         let now = Instant::now();
         Ok(self.with_windows(|windows| {
             windows.retain(|_, (_, ends)| *ends > now);
-            let (failures, ends) = windows
-                .entry(key.to_owned())
-                .or_insert((0, now + window));
+            let (failures, ends) = windows.entry(key.to_owned()).or_insert((0, now + window));
             *failures = failures.saturating_add(1);
             FailureCount {
                 failures: *failures,
@@ -178,7 +176,11 @@ mod tests {
     use super::*;
 
     fn throttle(limit: u32) -> Throttle<MemoryThrottleStore> {
-        Throttle::new(MemoryThrottleStore::default(), limit, Duration::from_secs(60))
+        Throttle::new(
+            MemoryThrottleStore::default(),
+            limit,
+            Duration::from_secs(60),
+        )
     }
 
     #[actix_web::test]

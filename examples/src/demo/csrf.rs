@@ -3,11 +3,11 @@
 //! from another site (`Sec-Fetch-Site`, `Origin`) is refused before any handler runs.
 
 use actix_session::Session;
+use actix_web::FromRequest;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
-use actix_web::FromRequest;
 use subtle::ConstantTimeEq;
 
 use super::audit::AuditEvent;

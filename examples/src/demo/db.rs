@@ -101,7 +101,9 @@ pub struct AuditEntry {
 pub fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
+        })
 }
 
 fn now_millis() -> i64 {
@@ -112,8 +114,7 @@ fn now_millis() -> i64 {
         })
 }
 
-const USER_COLUMNS: &str =
-    "id, name, display_name, password_hash, is_admin, enabled, created_at";
+const USER_COLUMNS: &str = "id, name, display_name, password_hash, is_admin, enabled, created_at";
 
 fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
     Ok(User {

@@ -370,7 +370,11 @@ fn valid_name(name: &str) -> bool {
 }
 
 #[post("/signup")]
-async fn signup_submit(mut ctx: Ctx, login: Login<User>, form: web::Form<SignupForm>) -> PageResult {
+async fn signup_submit(
+    mut ctx: Ctx,
+    login: Login<User>,
+    form: web::Form<SignupForm>,
+) -> PageResult {
     if !csrf::token_ok(&ctx.session, &form.csrf) {
         return ctx.csrf_refused().await;
     }
@@ -422,7 +426,11 @@ async fn signup_submit(mut ctx: Ctx, login: Login<User>, form: web::Form<SignupF
         "",
     )
     .await?;
-    FlashMessage::success(format!("Welcome, {}! Your account is ready.", user.display_name)).send();
+    FlashMessage::success(format!(
+        "Welcome, {}! Your account is ready.",
+        user.display_name
+    ))
+    .send();
     Ok(see_other("/profile"))
 }
 
@@ -513,7 +521,10 @@ async fn login_submit(mut ctx: Ctx, login: Login<User>, form: web::Form<LoginFor
     let user = demo.db.user_by_name(&name).await?;
     let matches = demo
         .passwords
-        .verify(&form.password, user.as_ref().map(|user| user.password_hash.as_str()))
+        .verify(
+            &form.password,
+            user.as_ref().map(|user| user.password_hash.as_str()),
+        )
         .await?;
     // A disabled account gets the same answer as a wrong password: the page tells nobody
     // which names exist or which accounts are disabled.

@@ -1,16 +1,16 @@
 //! Where sessions live (a cookie, or Redis when `REDIS_URL` is set), and flash messages kept in
 //! the session, so they travel in the session cookie and share its `Secure` setting.
 
+use actix_session::SessionExt;
 use actix_session::storage::{
     CookieSessionStore, LoadError, RedisSessionStore, SaveError, SessionKey, SessionStore,
     UpdateError,
 };
-use actix_session::SessionExt;
+use actix_web::HttpRequest;
 use actix_web::cookie::time::Duration;
 use actix_web::dev::ResponseHead;
-use actix_web::HttpRequest;
-use actix_web_flash_messages::storage::{self, FlashMessageStore};
 use actix_web_flash_messages::FlashMessage;
+use actix_web_flash_messages::storage::{self, FlashMessageStore};
 use std::collections::HashMap;
 
 /// Cookie sessions (the default) or Redis sessions (several servers, server-side logout).

@@ -117,7 +117,10 @@ impl ThrottleStore for Counters {
                     .arg(window_ms)
                     .invoke_async(&mut conn)
                     .await?;
-                Ok(to_count(failures, Duration::from_millis(ttl.max(0).unsigned_abs())))
+                Ok(to_count(
+                    failures,
+                    Duration::from_millis(ttl.max(0).unsigned_abs()),
+                ))
             }
         }
     }
