@@ -849,40 +849,28 @@ async fn admin_sees_users_and_audit_and_errors_are_real_pages(site: &Site) {
     );
 }
 
+/// Runs one test on `site`, then closes it (and drops its PostgreSQL database).
+async fn run(site: Site, test: impl AsyncFnOnce(&Site)) {
+    test(&site).await;
+    site.finish().await;
+}
+
 /// Each test runs on SQLite here, and on PostgreSQL and Redis with `--include-ignored`.
 macro_rules! suite {
     ($($test:ident),* $(,)?) => {
         mod sqlite {
-            $(
-                #[actix_web::test]
-                async fn $test() {
-                    let site = super::Site::sqlite().await;
-                    super::$test(&site).await;
-                    site.finish().await;
-                }
-            )*
+            $(#[actix_web::test]
+            async fn $test() { super::run(super::Site::sqlite().await, super::$test).await })*
         }
         mod postgres {
-            $(
-                #[actix_web::test]
-                #[ignore = "needs PostgreSQL; run by .ci/run"]
-                async fn $test() {
-                    let site = super::Site::postgres().await;
-                    super::$test(&site).await;
-                    site.finish().await;
-                }
-            )*
+            $(#[actix_web::test]
+            #[ignore = "needs PostgreSQL; run by .ci/run"]
+            async fn $test() { super::run(super::Site::postgres().await, super::$test).await })*
         }
         mod redis {
-            $(
-                #[actix_web::test]
-                #[ignore = "needs Redis; run by .ci/run"]
-                async fn $test() {
-                    let site = super::Site::redis().await;
-                    super::$test(&site).await;
-                    site.finish().await;
-                }
-            )*
+            $(#[actix_web::test]
+            #[ignore = "needs Redis; run by .ci/run"]
+            async fn $test() { super::run(super::Site::redis().await, super::$test).await })*
         }
     };
 }

@@ -3,11 +3,15 @@
 //! from another site (`Sec-Fetch-Site`, `Origin`) is refused before any handler runs.
 
 use actix_session::Session;
-use actix_web::FromRequest;
 use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::error::InternalError;
 use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 
 use super::audit::AuditEvent;
@@ -36,6 +40,54 @@ pub fn token_ok(session: &Session, sent: &str) -> bool {
         .ok()
         .flatten()
         .is_some_and(|token| token.as_bytes().ct_eq(sent.as_bytes()).into())
+}
+
+/// A form whose `csrf` field held this session's token: the only way the demo's handlers
+/// read a form, so none can forget the check. A missing or wrong token is answered with the
+/// 403 page (and an audit entry) before the handler runs.
+#[derive(Debug)]
+pub struct CheckedForm<T>(pub T);
+
+impl<T> std::ops::Deref for CheckedForm<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+#[derive(Deserialize)]
+struct WithToken<T> {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    fields: T,
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for CheckedForm<T> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let form = web::Form::<WithToken<T>>::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let form = form.await?.into_inner();
+            let session = Session::extract(&req).await?;
+            if token_ok(&session, &form.csrf) {
+                return Ok(CheckedForm(form.fields));
+            }
+            let ctx = Ctx::extract(&req).await?;
+            ctx.audit(AuditEvent::Forbidden, "missing or wrong form token")
+                .await
+                .map_err(AppError::from)?;
+            let page = ctx.forbidden(
+                "This form has expired or did not come from this site. \
+                 Go back, reload the page and try again.",
+            )?;
+            Err(InternalError::from_response("form token refused", page).into())
+        })
+    }
 }
 
 /// A new token after a login or a logout: one seen before it is worth nothing after.

@@ -18,10 +18,11 @@ use login_runtime::{
 use serde::Deserialize;
 
 use super::audit::{self, AuditEvent};
+use super::csrf::{self, CheckedForm};
 use super::db::{self, User};
 use super::passwords::PasswordError;
 use super::throttle::CounterError;
-use super::{Demo, csrf, token_hash};
+use super::{Demo, token_hash};
 
 /// What can go wrong while serving a page; each is a 500 whose detail goes to the log.
 #[derive(Debug, thiserror::Error)]
@@ -194,16 +195,6 @@ impl Ctx {
     pub fn forbidden(mut self, message: &str) -> PageResult {
         self.error_page(StatusCode::FORBIDDEN, "Forbidden", message)
     }
-
-    /// The answer to a POST without this session's form token.
-    async fn csrf_refused(self) -> PageResult {
-        self.audit(AuditEvent::Forbidden, "missing or wrong form token")
-            .await?;
-        self.forbidden(
-            "This form has expired or did not come from this site. \
-             Go back, reload the page and try again.",
-        )
-    }
 }
 
 #[derive(Template)]
@@ -333,8 +324,6 @@ async fn signup_form(mut ctx: Ctx) -> PageResult {
 #[derive(Deserialize)]
 struct SignupForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     username: String,
     #[serde(default)]
     display_name: String,
@@ -373,11 +362,8 @@ fn valid_name(name: &str) -> bool {
 async fn signup_submit(
     mut ctx: Ctx,
     login: Login<User>,
-    form: web::Form<SignupForm>,
+    form: CheckedForm<SignupForm>,
 ) -> PageResult {
-    if !csrf::token_ok(&ctx.session, &form.csrf) {
-        return ctx.csrf_refused().await;
-    }
     let name = form.username.trim().to_lowercase();
     let display_name = match form.display_name.trim() {
         "" => name.clone(),
@@ -464,8 +450,6 @@ async fn login_form(mut ctx: Ctx, query: web::Query<NextQuery>) -> PageResult {
 #[derive(Deserialize)]
 struct LoginForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     username: String,
     #[serde(default)]
     password: String,
@@ -494,10 +478,11 @@ fn throttled(ctx: &mut Ctx, page: &impl Template, wait: Duration) -> PageResult 
 }
 
 #[post("/login")]
-async fn login_submit(mut ctx: Ctx, login: Login<User>, form: web::Form<LoginForm>) -> PageResult {
-    if !csrf::token_ok(&ctx.session, &form.csrf) {
-        return ctx.csrf_refused().await;
-    }
+async fn login_submit(
+    mut ctx: Ctx,
+    login: Login<User>,
+    form: CheckedForm<LoginForm>,
+) -> PageResult {
     let name = form.username.trim().to_lowercase();
     let client = ctx.client();
     let next = safe_next(form.next.as_deref());
@@ -550,17 +535,12 @@ async fn login_submit(mut ctx: Ctx, login: Login<User>, form: web::Form<LoginFor
     Ok(see_other(next.as_deref().unwrap_or("/")))
 }
 
+/// A form with no field but its token.
 #[derive(Deserialize)]
-struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
+struct NoFields {}
 
 #[post("/logout")]
-async fn logout(ctx: Ctx, login: Login<User>, form: web::Form<CsrfOnly>) -> PageResult {
-    if !csrf::token_ok(&ctx.session, &form.csrf) {
-        return ctx.csrf_refused().await;
-    }
+async fn logout(ctx: Ctx, login: Login<User>, _token_checked: CheckedForm<NoFields>) -> PageResult {
     login.logout()?;
     csrf::rotate(&ctx.session);
     if ctx.user.is_some() {
@@ -636,8 +616,6 @@ async fn settings(mut ctx: Ctx, user: CurrentUser<User>) -> PageResult {
 #[derive(Deserialize)]
 struct DisplayNameForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     display_name: String,
 }
 
@@ -646,11 +624,8 @@ struct DisplayNameForm {
 async fn change_display_name(
     mut ctx: Ctx,
     user: CurrentUser<User>,
-    form: web::Form<DisplayNameForm>,
+    form: CheckedForm<DisplayNameForm>,
 ) -> PageResult {
-    if !csrf::token_ok(&ctx.session, &form.csrf) {
-        return ctx.csrf_refused().await;
-    }
     let display_name = form.display_name.trim();
     let mut errors = Vec::new();
     if display_name.is_empty() {
@@ -669,8 +644,6 @@ async fn change_display_name(
 #[derive(Deserialize)]
 struct PasswordForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     current: String,
     #[serde(default)]
     password: String,
@@ -684,11 +657,8 @@ async fn change_password(
     mut ctx: Ctx,
     user: CurrentUser<User>,
     login: Login<User>,
-    form: web::Form<PasswordForm>,
+    form: CheckedForm<PasswordForm>,
 ) -> PageResult {
-    if !csrf::token_ok(&ctx.session, &form.csrf) {
-        return ctx.csrf_refused().await;
-    }
     let demo = ctx.demo.clone();
     let mut errors = Vec::new();
     if !demo
@@ -751,8 +721,6 @@ async fn reauthenticate_form(
 #[derive(Deserialize)]
 struct ReauthenticateForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     password: String,
     next: Option<String>,
 }
@@ -763,11 +731,8 @@ async fn reauthenticate_submit(
     mut ctx: Ctx,
     user: CurrentUser<User>,
     login: Login<User>,
-    form: web::Form<ReauthenticateForm>,
+    form: CheckedForm<ReauthenticateForm>,
 ) -> PageResult {
-    if !csrf::token_ok(&ctx.session, &form.csrf) {
-        return ctx.csrf_refused().await;
-    }
     let demo = ctx.demo.clone();
     let client = ctx.client();
     let next = safe_next(form.next.as_deref());
@@ -868,8 +833,6 @@ async fn tokens_page(mut ctx: Ctx, user: CurrentUser<User>) -> PageResult {
 #[derive(Deserialize)]
 struct TokenForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     label: String,
 }
 
@@ -878,11 +841,8 @@ struct TokenForm {
 async fn create_token(
     mut ctx: Ctx,
     user: CurrentUser<User>,
-    form: web::Form<TokenForm>,
+    form: CheckedForm<TokenForm>,
 ) -> PageResult {
-    if !csrf::token_ok(&ctx.session, &form.csrf) {
-        return ctx.csrf_refused().await;
-    }
     let label = form.label.trim();
     if label.is_empty() || label.chars().count() > 64 {
         let error = "A token needs a label of 1 to 64 characters.".to_owned();
@@ -906,11 +866,8 @@ async fn revoke_token(
     ctx: Ctx,
     user: CurrentUser<User>,
     path: web::Path<i64>,
-    form: web::Form<CsrfOnly>,
+    _token_checked: CheckedForm<NoFields>,
 ) -> PageResult {
-    if !csrf::token_ok(&ctx.session, &form.csrf) {
-        return ctx.csrf_refused().await;
-    }
     let id = path.into_inner();
     if ctx.demo.db.revoke_token(user.id, id).await? {
         ctx.audit(AuditEvent::TokenRevoked, &format!("token {id}"))
