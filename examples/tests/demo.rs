@@ -243,6 +243,25 @@ where
         self.post("/logout", &[]).await
     }
 
+    async fn change_password(&self, current: &str, new: &str) -> Page {
+        self.get("/settings").await;
+        let form = [("current", current), ("password", new), ("confirm", new)];
+        self.post("/settings/password", &form).await
+    }
+
+    /// Creates an API token on the tokens page; the token it shows once.
+    async fn new_token(&self, label: &str) -> String {
+        self.get("/tokens").await;
+        let page = self.post("/tokens", &[("label", label)]).await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.body
+            .split("<pre id=\"new-token\">")
+            .nth(1)
+            .and_then(|rest| rest.split('<').next())
+            .expect("the new token on the page")
+            .to_owned()
+    }
+
     fn close_browser(&self) {
         // The session cookie goes; the persistent remember cookie stays.
         self.client.remove_cookie("id");
@@ -480,29 +499,11 @@ async fn password_change_logs_out_every_other_session(site: &Site) {
 
     // A wrong current password changes nothing.
     laptop.get("/settings").await;
-    let page = laptop
-        .post(
-            "/settings/password",
-            &[
-                ("current", "nope nope"),
-                ("password", new_password),
-                ("confirm", new_password),
-            ],
-        )
-        .await;
+    let page = laptop.change_password("nope nope", new_password).await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.body.contains("The current password is wrong."));
 
-    let page = laptop
-        .post(
-            "/settings/password",
-            &[
-                ("current", PASSWORD),
-                ("password", new_password),
-                ("confirm", new_password),
-            ],
-        )
-        .await;
+    let page = laptop.change_password(PASSWORD, new_password).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
     assert_eq!(page.location, "/settings");
     // This session stays logged in, fresh, and its remember cookie is renewed.
@@ -551,16 +552,7 @@ async fn api_answers_json_401_then_200_then_401_once_revoked(site: &Site) {
     assert_eq!(page.content_type, "application/json");
 
     // A token made on the tokens page, shown once.
-    visitor.get("/tokens").await;
-    let page = visitor.post("/tokens", &[("label", "laptop script")]).await;
-    assert_eq!(page.status, StatusCode::OK);
-    let token = page
-        .body
-        .split("<pre id=\"new-token\">")
-        .nth(1)
-        .and_then(|rest| rest.split('<').next())
-        .unwrap()
-        .to_owned();
+    let token = visitor.new_token("laptop script").await;
     assert!(token.starts_with("demo_") && token.len() == 69, "{token}");
     let list = visitor.get("/tokens").await;
     assert!(list.body.contains("laptop script"));
@@ -733,29 +725,12 @@ async fn audit_rows_are_written_without_secrets(site: &Site) {
         .iter()
         .map(|cookie| visitor.client.cookie(cookie).expect(cookie))
         .collect();
-    visitor.get("/tokens").await;
-    let page = visitor.post("/tokens", &[("label", "ci")]).await;
-    let token = page
-        .body
-        .split("<pre id=\"new-token\">")
-        .nth(1)
-        .and_then(|rest| rest.split('<').next())
-        .unwrap()
-        .to_owned();
+    let token = visitor.new_token("ci").await;
     let user = site.demo.db.user_by_name(&name).await.unwrap().unwrap();
     let id = site.demo.db.tokens(user.id).await.unwrap()[0].id;
     visitor.post(&format!("/tokens/{id}/revoke"), &[]).await;
     visitor.get("/settings").await;
-    visitor
-        .post(
-            "/settings/password",
-            &[
-                ("current", PASSWORD),
-                ("password", new_password),
-                ("confirm", new_password),
-            ],
-        )
-        .await;
+    visitor.change_password(PASSWORD, new_password).await;
     // A member on the admin page: forbidden, and recorded.
     let page = visitor.get("/admin").await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);

@@ -210,6 +210,15 @@ fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
+/// 422 for a form shown again with what is wrong with it, 200 otherwise.
+fn form_status(has_errors: bool) -> StatusCode {
+    if has_errors {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    }
+}
+
 /// `next` from a form, if it is safe to follow (a same-site relative path).
 fn safe_next(next: Option<&str>) -> Option<String> {
     next.filter(|next| login_runtime::is_safe_next(next))
@@ -592,11 +601,7 @@ struct SettingsPage {
 }
 
 fn settings_page(ctx: &mut Ctx, user: &User, errors: Vec<String>) -> PageResult {
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_status(!errors.is_empty());
     let page = SettingsPage {
         layout: ctx.layout_with_flashes("Settings"),
         errors,
@@ -809,11 +814,7 @@ async fn tokens_page_for(
         })
         .collect();
     let info = ctx.req.connection_info().clone();
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = form_status(error.is_some());
     let page = TokensPage {
         layout: ctx.layout_with_flashes("API tokens"),
         new_token,
