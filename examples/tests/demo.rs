@@ -83,10 +83,21 @@ impl Site {
         SocketAddr::from(([10 | (a & 0x70), b, c, last], 40000))
     }
 
+    /// Closes the pool; dropping the site then drops its PostgreSQL database.
     async fn finish(self) {
         self.demo.db.close().await;
-        if let Some(name) = &self.postgres {
-            admin_execute(&format!("DROP DATABASE {name} WITH (FORCE)")).await;
+    }
+}
+
+impl Drop for Site {
+    /// Also when a test failed: no test database outlives its test.
+    fn drop(&mut self) {
+        if let Some(name) = self.postgres.take() {
+            let drop_database = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+            let _ = std::thread::spawn(move || {
+                actix_web::rt::System::new().block_on(admin_execute(&drop_database));
+            })
+            .join();
         }
     }
 }
