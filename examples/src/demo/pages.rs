@@ -513,6 +513,7 @@ async fn login_submit(
         return throttled(&mut ctx, &page, wait);
     }
     let user = demo.db.user_by_name(&name).await?;
+    let user_id = user.as_ref().map(|user| user.id);
     let matches = demo
         .passwords
         .verify(
@@ -524,7 +525,6 @@ async fn login_submit(
     // which names exist or which accounts are disabled.
     let Some(user) = user.filter(|user| matches && user.enabled) else {
         demo.throttle.failed(&name, &client).await?;
-        let user_id = demo.db.user_by_name(&name).await?.map(|user| user.id);
         audit::record(&demo.db, AuditEvent::LoginFailed, user_id, &client, "").await?;
         let page = LoginPage {
             layout: ctx.layout_with_flashes("Log in"),
