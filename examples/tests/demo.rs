@@ -568,6 +568,12 @@ async fn api_answers_json_401_then_200_then_401_once_revoked(site: &Site) {
     let list = visitor.get("/tokens").await;
     assert!(list.body.contains("laptop script"));
     assert!(!list.body.contains(&token), "a token is shown only once");
+    // Stored hashed: the table holds its SHA-256, never the token.
+    let stored: Vec<(String,)> = sqlx::query_as("SELECT token_hash FROM api_tokens")
+        .fetch_all(site.demo.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored, [(token_hash(&token),)]);
 
     let bearer = format!("Bearer {token}");
     let page = api.get_with("/api/me", ("authorization", &bearer)).await;
