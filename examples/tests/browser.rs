@@ -1,14 +1,21 @@
 //! The demo in a real browser: headless Chromium, driven over WebDriver by chromedriver, with
-//! real cookies, redirects and forms. `.ci/run` installs Chromium and runs it.
+//! real cookies, redirects and forms, on the demo's SQLite database in a temporary directory.
+//! It walks sign up → log in with remember-me → profile → settings (re-authenticate) → log out
+//! and saves a screenshot of each page into `target/screenshots/`. `.ci/run` installs
+//! Chromium and runs it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use actix_web::HttpServer;
-use examples::{Keys, demo_app};
+use base64::Engine as _;
+use base64::prelude::BASE64_STANDARD;
+use examples::demo::{Config, Demo};
+use examples::demo_app;
 use serde_json::{Value, json};
 
 /// The WebDriver element key.
@@ -92,6 +99,7 @@ impl Browser {
                 "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
                 "args": [
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--window-size=1100,820", "--hide-scrollbars",
                     "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run",
                     format!("--user-data-dir={}", profile.display()),
                 ],
@@ -207,6 +215,15 @@ impl Browser {
         self.call("DELETE", "/cookie/id", None);
     }
 
+    /// Saves a PNG of the page as it is shown.
+    fn screenshot(&self, path: &Path) {
+        let data = self.call("GET", "/screenshot", None);
+        let png = BASE64_STANDARD
+            .decode(data.as_str().expect("a base64 screenshot"))
+            .unwrap();
+        std::fs::write(path, png).unwrap();
+    }
+
     /// Waits for a navigation started by a click to land on `path`.
     fn wait_for_path(&self, base: &str, path: &str) {
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -235,14 +252,16 @@ impl Drop for Browser {
     }
 }
 
-/// Serves the demo on a free loopback port from its own thread.
-fn serve_demo() -> String {
+/// Serves the demo, on a SQLite database in `dir`, on a free loopback port from its own
+/// thread.
+fn serve_demo(dir: &Path) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    let config = Config::sqlite(&dir.join("demo.db"));
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
-            let keys = Keys::generate();
-            HttpServer::new(move || demo_app!(keys))
+            let demo = Demo::start(&config).await.unwrap();
+            HttpServer::new(move || demo_app!(demo))
                 .workers(1)
                 .listen(listener)
                 .unwrap()
@@ -253,24 +272,56 @@ fn serve_demo() -> String {
     base
 }
 
+/// Where the screenshots go: `target/screenshots/` of the workspace.
+fn screenshot_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 #[test]
 #[ignore = "needs Chromium and ChromeDriver; run by .ci/run"]
 fn the_demo_works_in_a_real_browser() {
-    let base = serve_demo();
+    let dir = tempfile::tempdir().unwrap();
+    let base = serve_demo(dir.path());
     let browser = Browser::start();
+    let shots = screenshot_dir();
+    let shot = |name: &str| browser.screenshot(&shots.join(format!("{name}.png")));
+
+    // Sign up: the new member lands on the profile page, logged in.
+    browser.go(&format!("{base}/"));
+    browser.wait_for_text("Hello, stranger.");
+    shot("1-home");
+    browser.click("a.button[href='/signup']");
+    browser.wait_for_path(&base, "/signup");
+    browser.fill("input[name=username]", "alice");
+    browser.fill("input[name=display_name]", "Alice Liddell");
+    browser.fill("input[name=password]", "wonderland rabbit");
+    browser.fill("input[name=confirm]", "wonderland rabbit");
+    shot("2-sign-up");
+    browser.click("form.card button");
+    browser.wait_for_path(&base, "/profile");
+    browser.wait_for_text("Your account is ready.");
+    browser.click("form.logout button");
+    browser.wait_for_text("You are logged out.");
 
     // A members' page sends the visitor to the login form, which says why.
-    browser.go(&format!("{base}/members"));
-    assert_eq!(browser.url(), format!("{base}/login?next=%2Fmembers"));
+    browser.go(&format!("{base}/profile"));
+    assert_eq!(browser.url(), format!("{base}/login?next=%2Fprofile"));
     browser.wait_for_text("Please log in to access this page.");
 
-    // Log in with remember-me; the form carries `next` back to the members' page.
+    // A wrong password keeps the name; then log in with remember-me, on to `next`.
     browser.fill("input[name=username]", "alice");
-    browser.fill("input[name=password]", "wonderland");
+    browser.fill("input[name=password]", "wrong");
+    browser.click("form.card button");
+    browser.wait_for_text("Wrong name or password.");
+    browser.fill("input[name=password]", "wonderland rabbit");
     browser.click("input[name=remember]");
-    browser.click("button");
-    browser.wait_for_path(&base, "/members");
-    browser.wait_for_text("Only members see this, Alice.");
+    shot("3-log-in");
+    browser.click("form.card button");
+    browser.wait_for_path(&base, "/profile");
+    browser.wait_for_text("Welcome back, Alice Liddell.");
+    shot("4-profile");
     let cookies = browser.cookie_names();
     assert!(
         cookies.contains(&"id".to_owned()) && cookies.contains(&"remember_token".to_owned()),
@@ -279,29 +330,44 @@ fn the_demo_works_in_a_real_browser() {
 
     // The browser is closed and reopened: remembered, but settings need the password again.
     browser.close_and_reopen();
-    browser.go(&format!("{base}/members"));
-    browser.wait_for_text("Alice");
+    browser.go(&format!("{base}/profile"));
+    browser.wait_for_text("not fresh (restored from remember-me)");
     browser.go(&format!("{base}/settings"));
     assert_eq!(
         browser.url(),
         format!("{base}/reauthenticate?next=%2Fsettings")
     );
-    browser.fill("input[name=password]", "wonderland");
-    browser.click("button");
+    browser.wait_for_text("Enter your password to continue.");
+    shot("5-reauthenticate");
+    browser.fill("input[name=password]", "wonderland rabbit");
+    browser.click("form.card button");
     browser.wait_for_path(&base, "/settings");
-    browser.wait_for_text("Settings for alice.");
+    browser.wait_for_text("Password confirmed.");
+    shot("6-settings");
 
-    // Log out: the login and the remember cookie are gone.
-    browser.go(&format!("{base}/"));
-    browser.click("form[action='/logout'] button");
+    // Log out from the navigation: the login and the remember cookie are gone.
+    browser.click("form.logout button");
     browser.wait_for_text("You are logged out.");
     assert_eq!(browser.url(), format!("{base}/"));
+    shot("7-logged-out");
     assert!(
         !browser
             .cookie_names()
             .contains(&"remember_token".to_owned())
     );
     browser.close_and_reopen();
-    browser.go(&format!("{base}/members"));
-    assert_eq!(browser.url(), format!("{base}/login?next=%2Fmembers"));
+    browser.go(&format!("{base}/profile"));
+    assert_eq!(browser.url(), format!("{base}/login?next=%2Fprofile"));
+    for name in [
+        "1-home",
+        "2-sign-up",
+        "3-log-in",
+        "4-profile",
+        "5-reauthenticate",
+        "6-settings",
+        "7-logged-out",
+    ] {
+        let png = std::fs::read(shots.join(format!("{name}.png"))).unwrap();
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{name} is a PNG");
+    }
 }

@@ -1,24 +1,139 @@
-//! The demo site, driven as a browser would: forms, redirects, cookies.
+//! The demo site, driven as a browser would (forms, redirects, cookies) through
+//! `actix_web::test`, on a real database: SQLite in a temporary directory, and the same suite
+//! on PostgreSQL (a fresh database per test, dropped afterwards; ignored, run by `.ci/run`)
+//! and with Redis sessions and counters (ignored, run by `.ci/run`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::cell::RefCell;
+use std::net::SocketAddr;
 
 use actix_web::http::StatusCode;
 use actix_web::test::{self, TestRequest};
-use examples::{Keys, demo_app};
+use examples::demo::{Config, Demo};
+use examples::demo_app;
 use login_runtime::testing::TestClient;
+
+/// A running demo on its own database.
+struct Site {
+    demo: Demo,
+    /// A client address of its own, so that per-address throttling in one test (or one run,
+    /// with Redis) never reaches another.
+    address: [u8; 3],
+    _dir: Option<tempfile::TempDir>,
+    postgres: Option<String>,
+}
+
+const POSTGRES_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+async fn admin_execute(sql: &str) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(POSTGRES_ADMIN_URL)
+        .await
+        .expect("PostgreSQL on 127.0.0.1:5432 (user postgres, database test)");
+    sqlx::query(sql).execute(&pool).await.unwrap();
+    pool.close().await;
+}
+
+impl Site {
+    async fn start(config: Config) -> Demo {
+        Demo::start(&config).await.expect("the demo starts")
+    }
+
+    async fn sqlite() -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        let demo = Site::start(Config::sqlite(&dir.path().join("demo.db"))).await;
+        Site {
+            demo,
+            address: rand::random(),
+            _dir: Some(dir),
+            postgres: None,
+        }
+    }
+
+    /// A new database on the local PostgreSQL, dropped when the test ends.
+    async fn postgres() -> Site {
+        let name = format!("demo_test_{}", hex::encode(rand::random::<[u8; 6]>()));
+        admin_execute(&format!("CREATE DATABASE {name}")).await;
+        let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
+        let demo = Site::start(Config::database(&url)).await;
+        Site {
+            demo,
+            address: rand::random(),
+            _dir: None,
+            postgres: Some(name),
+        }
+    }
+
+    /// SQLite for users, Redis for sessions and login-failure counters.
+    async fn redis() -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::sqlite(&dir.path().join("demo.db"));
+        config.redis_url = Some("redis://127.0.0.1:6379".to_owned());
+        let demo = Site::start(config).await;
+        Site {
+            demo,
+            address: rand::random(),
+            _dir: Some(dir),
+            postgres: None,
+        }
+    }
+
+    fn peer(&self, last: u8) -> SocketAddr {
+        let [a, b, c] = self.address;
+        SocketAddr::from(([10 | (a & 0x70), b, c, last], 40000))
+    }
+
+    /// Closes the pool; dropping the site then drops its PostgreSQL database.
+    async fn finish(self) {
+        self.demo.db.close().await;
+    }
+}
+
+impl Drop for Site {
+    /// Also when a test failed: no test database outlives its test.
+    fn drop(&mut self) {
+        if let Some(name) = self.postgres.take() {
+            let drop_database = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+            let _ = std::thread::spawn(move || {
+                actix_web::rt::System::new().block_on(admin_execute(&drop_database));
+            })
+            .join();
+        }
+    }
+}
 
 struct Page {
     status: StatusCode,
     location: String,
+    retry_after: Option<u64>,
+    content_type: String,
+    set_cookies: Vec<String>,
     body: String,
 }
 
-/// One visitor: a User-Agent, an address, the cookies a browser would keep, and the CSRF
-/// token of the last form it was shown (which its next form submission sends).
+/// One visitor: an address, a User-Agent, the cookies a browser would keep, and the CSRF token
+/// of the last form it was shown (which its next form submission sends).
 struct Browser<S> {
     client: TestClient<S>,
+    peer: SocketAddr,
     csrf: RefCell<Option<String>>,
+}
+
+async fn browser(
+    site: &Site,
+    peer: u8,
+) -> Browser<
+    impl actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+    >,
+> {
+    Browser {
+        client: TestClient::new(test::init_service(demo_app!(site.demo)).await),
+        peer: site.peer(peer),
+        csrf: RefCell::new(None),
+    }
 }
 
 impl<S, B> Browser<S>
@@ -33,14 +148,22 @@ where
     async fn send(&self, req: TestRequest) -> Page {
         let req = req
             .insert_header(("user-agent", "demo-test"))
-            .peer_addr("127.0.0.1:40000".parse().unwrap());
+            .peer_addr(self.peer);
         let res = self.client.call(req).await.unwrap();
+        let header = |name: &str| {
+            res.headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
         let status = res.status();
-        let location = res
+        let location = header("location").unwrap_or_default();
+        let content_type = header("content-type").unwrap_or_default();
+        let retry_after = header("retry-after").map(|v| v.parse().unwrap());
+        let set_cookies = res
             .headers()
-            .get("location")
+            .get_all("set-cookie")
             .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
+            .collect();
         let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
         if let Some(token) = body
             .split("name=\"csrf\" value=\"")
@@ -52,6 +175,9 @@ where
         Page {
             status,
             location,
+            retry_after,
+            content_type,
+            set_cookies,
             body,
         }
     }
@@ -60,13 +186,21 @@ where
         self.send(TestRequest::get().uri(path)).await
     }
 
-    /// Submits a form with the token of the last form shown, as a browser submits a form.
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
-        let token = self
-            .csrf
+    async fn get_with(&self, path: &str, header: (&str, &str)) -> Page {
+        self.send(TestRequest::get().uri(path).insert_header(header))
+            .await
+    }
+
+    fn token(&self) -> String {
+        self.csrf
             .borrow()
             .clone()
-            .expect("a form was shown before it is submitted");
+            .expect("a form was shown before it is submitted")
+    }
+
+    /// Submits a form with the token of the last form shown, as a browser submits a form.
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        let token = self.token();
         let mut form = form.to_vec();
         form.push(("csrf", &token));
         self.post_without_token(path, &form).await
@@ -78,192 +212,700 @@ where
             .await
     }
 
+    /// The form with its token and a header a browser adds.
+    async fn post_with(&self, path: &str, form: &[(&str, &str)], header: (&str, &str)) -> Page {
+        let token = self.token();
+        let mut form = form.to_vec();
+        form.push(("csrf", &token));
+        self.send(
+            TestRequest::post()
+                .uri(path)
+                .set_form(&form)
+                .insert_header(header),
+        )
+        .await
+    }
+
+    async fn sign_up(&self, name: &str, password: &str) -> Page {
+        self.get("/signup").await;
+        self.post(
+            "/signup",
+            &[
+                ("username", name),
+                ("display_name", &format!("{name} Example")),
+                ("password", password),
+                ("confirm", password),
+            ],
+        )
+        .await
+    }
+
+    async fn log_in(&self, name: &str, password: &str, remember: bool) -> Page {
+        self.get("/login").await;
+        let mut form = vec![("username", name), ("password", password)];
+        if remember {
+            form.push(("remember", "on"));
+        }
+        self.post("/login", &form).await
+    }
+
+    async fn log_out(&self) -> Page {
+        self.get("/").await;
+        self.post("/logout", &[]).await
+    }
+
+    async fn change_password(&self, current: &str, new: &str) -> Page {
+        self.get("/settings").await;
+        let form = [("current", current), ("password", new), ("confirm", new)];
+        self.post("/settings/password", &form).await
+    }
+
+    /// Creates an API token on the tokens page; the token it shows once.
+    async fn new_token(&self, label: &str) -> String {
+        self.get("/tokens").await;
+        let page = self.post("/tokens", &[("label", label)]).await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.body
+            .split("<pre id=\"new-token\">")
+            .nth(1)
+            .and_then(|rest| rest.split('<').next())
+            .expect("the new token on the page")
+            .to_owned()
+    }
+
     fn close_browser(&self) {
-        // Session cookies go; the persistent remember cookie stays.
+        // The session cookie goes; the persistent remember cookie stays.
         self.client.remove_cookie("id");
-        self.client.remove_cookie("_flash");
     }
 }
 
-async fn browser() -> Browser<
-    impl actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
-        Error = actix_web::Error,
-    >,
-> {
-    let keys = Keys::generate();
-    Browser {
-        client: TestClient::new(test::init_service(demo_app!(keys)).await),
-        csrf: RefCell::new(None),
-    }
+/// A name no other test (or earlier run, with Redis) has used.
+fn new_name(prefix: &str) -> String {
+    format!("{prefix}{}", hex::encode(rand::random::<[u8; 4]>()))
 }
 
-#[actix_web::test]
-async fn a_visitor_logs_in_is_remembered_reauthenticates_and_logs_out() {
-    let browser = browser().await;
-    assert!(browser.get("/").await.body.contains("Hello, stranger"));
+const PASSWORD: &str = "correct horse battery";
 
-    // A members' page sends the visitor to the login form, which says why.
-    let page = browser.get("/members").await;
+async fn sign_up_and_log_in(site: &Site) {
+    let visitor = browser(site, 1).await;
+    assert!(visitor.get("/").await.body.contains("Hello, stranger."));
+    let name = new_name("alice");
+
+    let page = visitor.sign_up(&name, PASSWORD).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(page.location, "/profile");
+    let page = visitor.get("/profile").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Your account is ready."),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(&format!("{name} Example")));
+    // Logout is a POST form in the navigation of every page.
+    assert!(
+        page.body
+            .contains("<form class=\"logout\" method=\"post\" action=\"/logout\">")
+    );
+
+    let page = visitor.log_out().await;
+    assert_eq!(page.location, "/");
+    assert!(visitor.get("/").await.body.contains("You are logged out."));
+    assert_eq!(visitor.get("/profile").await.status, StatusCode::FOUND);
+
+    let page = visitor.log_in(&name, PASSWORD, false).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location, "/");
+    let home = visitor.get("/").await;
+    assert!(
+        home.body.contains(&format!("Hello, {name} Example.")),
+        "{}",
+        home.body
+    );
+
+    // The name is taken now; a short password or a mismatch is refused, with reasons.
+    let other = browser(site, 2).await;
+    let page = other.sign_up(&name, PASSWORD).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("This name is taken"), "{}", page.body);
+    let page = other.sign_up(&new_name("bob"), "short").await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("at least 8 characters"));
+
+    // The user is in the database, with an argon2id hash and not the password.
+    let user = site.demo.db.user_by_name(&name).await.unwrap().unwrap();
+    assert!(
+        user.password_hash
+            .starts_with("$argon2id$v=19$m=19456,t=2,p=1$")
+    );
+    assert!(!user.password_hash.contains(PASSWORD));
+}
+
+async fn wrong_password_keeps_next_and_the_name(site: &Site) {
+    let name = new_name("carol");
+    browser(site, 1).await.sign_up(&name, PASSWORD).await;
+    let visitor = browser(site, 2).await;
+
+    let page = visitor.get("/profile").await;
     assert_eq!(page.status, StatusCode::FOUND);
-    assert_eq!(page.location, "/login?next=%2Fmembers");
-    let form = browser.get(&page.location).await;
+    assert_eq!(page.location, "/login?next=%2Fprofile");
+    let form = visitor.get(&page.location).await;
+    assert!(form.body.contains("Please log in to access this page."));
     assert!(
-        form.body.contains("Please log in to access this page."),
-        "{}",
-        form.body
-    );
-    assert!(
-        form.body.contains("name=\"next\" value=\"/members\""),
+        form.body.contains("name=\"next\" value=\"/profile\""),
         "{}",
         form.body
     );
 
-    // A wrong password is refused.
-    let page = browser
-        .post("/login", &[("username", "alice"), ("password", "nope")])
-        .await;
-    assert_eq!(page.location, "/login");
-    assert!(
-        browser
-            .get("/login")
-            .await
-            .body
-            .contains("Wrong name or password.")
-    );
-
-    // The right one, remembered, goes on to `next`.
-    let page = browser
+    let page = visitor
         .post(
             "/login",
             &[
-                ("username", "alice"),
-                ("password", "wonderland"),
-                ("remember", "on"),
-                ("next", "/members"),
+                ("username", &name),
+                ("password", "nope nope"),
+                ("next", "/profile"),
             ],
         )
         .await;
-    assert_eq!(page.status, StatusCode::SEE_OTHER);
-    assert_eq!(page.location, "/members");
-    let page = browser.get("/members").await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("Only members see this, Alice."));
     assert!(
-        browser
-            .get("/settings")
-            .await
-            .body
-            .contains("Settings for alice.")
+        page.body.contains("Wrong name or password."),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("name=\"next\" value=\"/profile\""),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(&format!("name=\"username\" value=\"{name}\""))
     );
 
-    // Browser closed and reopened: remembered, but settings need the password again.
-    browser.close_browser();
-    assert!(browser.get("/members").await.body.contains("Alice"));
-    let page = browser.get("/settings").await;
-    assert_eq!(page.location, "/reauthenticate?next=%2Fsettings");
-    browser.get(&page.location).await;
-    let page = browser
+    // An unknown name and a disabled account get the very same answer.
+    let page = visitor
         .post(
-            "/reauthenticate",
-            &[("password", "wonderland"), ("next", "/settings")],
+            "/login",
+            &[("username", "nobody-here"), ("password", PASSWORD)],
         )
         .await;
-    assert_eq!(page.location, "/settings");
-    assert_eq!(browser.get("/settings").await.status, StatusCode::OK);
-
-    // Logging out ends the login and the remember cookie.
-    assert!(browser.get("/").await.body.contains("Log out"));
-    let page = browser.post("/logout", &[]).await;
-    assert_eq!(page.location, "/");
-    assert!(browser.get("/").await.body.contains("You are logged out."));
-    browser.close_browser();
-    assert_eq!(browser.get("/members").await.status, StatusCode::FOUND);
-}
-
-#[actix_web::test]
-async fn a_disabled_member_cannot_log_in() {
-    let browser = browser().await;
-    browser.get("/login").await;
-    let page = browser
-        .post("/login", &[("username", "bob"), ("password", "builder")])
-        .await;
-    assert_eq!(page.location, "/login");
+    assert!(page.body.contains("Wrong name or password."));
+    let user = site.demo.db.user_by_name(&name).await.unwrap().unwrap();
+    site.demo.db.set_enabled(user.id, false).await.unwrap();
+    let page = visitor.log_in(&name, PASSWORD, false).await;
+    assert_eq!(page.status, StatusCode::OK);
     assert!(
-        browser
-            .get("/login")
-            .await
-            .body
-            .contains("This account is disabled.")
+        page.body.contains("Wrong name or password."),
+        "{}",
+        page.body
     );
-    assert_eq!(browser.get("/members").await.status, StatusCode::FOUND);
-}
+    assert!(!page.body.contains("disabled"));
+    site.demo.db.set_enabled(user.id, true).await.unwrap();
 
-#[actix_web::test]
-async fn a_hostile_next_is_not_followed() {
-    let browser = browser().await;
-    for next in [
-        "//evil.example",
-        "https://evil.example/",
-        "/\\evil.example",
-        "javascript:alert(1)",
-    ] {
-        // Each login renews the form token: the login form is shown each time.
-        browser.get("/login").await;
-        let page = browser
+    // The right password goes on to `next`; a hostile one is not followed.
+    let page = visitor
+        .post(
+            "/login",
+            &[
+                ("username", &name),
+                ("password", PASSWORD),
+                ("next", "/profile"),
+            ],
+        )
+        .await;
+    assert_eq!(page.location, "/profile");
+    for next in ["//evil.example", "https://evil.example/", "/\\evil.example"] {
+        visitor.get("/login").await;
+        let page = visitor
             .post(
                 "/login",
-                &[
-                    ("username", "alice"),
-                    ("password", "wonderland"),
-                    ("next", next),
-                ],
+                &[("username", &name), ("password", PASSWORD), ("next", next)],
             )
             .await;
         assert_eq!(page.location, "/", "{next}");
     }
 }
 
-#[actix_web::test]
-async fn a_form_posted_from_another_site_is_refused() {
-    let browser = browser().await;
-    let alice = [("username", "alice"), ("password", "wonderland")];
-    // The visitor has the login form open; another site's page posts to it without the token.
-    browser.get("/login").await;
-    let page = browser.post_without_token("/login", &alice).await;
+async fn remember_me_restores_a_login_that_is_not_fresh(site: &Site) {
+    let name = new_name("dave");
+    let visitor = browser(site, 1).await;
+    visitor.sign_up(&name, PASSWORD).await;
+    visitor.log_out().await;
+    let page = visitor.log_in(&name, PASSWORD, true).await;
+    assert!(
+        page.set_cookies
+            .iter()
+            .any(|c| c.starts_with("remember_token="))
+    );
+    assert!(
+        visitor
+            .get("/profile")
+            .await
+            .body
+            .contains("fresh (password entered")
+    );
+    assert_eq!(visitor.get("/settings").await.status, StatusCode::OK);
+
+    // Browser closed and reopened: remembered, not fresh.
+    visitor.close_browser();
+    let page = visitor.get("/profile").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("not fresh (restored from remember-me)"),
+        "{}",
+        page.body
+    );
+
+    // Settings need the password again: the re-authenticate page asks only for it.
+    let page = visitor.get("/settings").await;
+    assert_eq!(page.status, StatusCode::FOUND);
+    assert_eq!(page.location, "/reauthenticate?next=%2Fsettings");
+    let form = visitor.get(&page.location).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(
+        form.body
+            .contains(&format!("logged in as <strong>{name}</strong>"))
+    );
+    assert_eq!(form.body.matches("<label>").count(), 1, "{}", form.body);
+    assert!(form.body.contains("<label>Password"));
+
+    let page = visitor
+        .post(
+            "/reauthenticate",
+            &[("password", "nope nope"), ("next", "/settings")],
+        )
+        .await;
+    assert!(page.body.contains("Wrong password."));
+    assert_eq!(visitor.get("/settings").await.status, StatusCode::FOUND);
+    visitor.get("/reauthenticate?next=%2Fsettings").await;
+    let page = visitor
+        .post(
+            "/reauthenticate",
+            &[("password", PASSWORD), ("next", "/settings")],
+        )
+        .await;
+    assert_eq!(page.location, "/settings");
+    let page = visitor.get("/settings").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Password confirmed."));
+    assert!(page.body.contains("Change password"));
+
+    // Logging out ends the remember cookie too.
+    visitor.log_out().await;
+    visitor.close_browser();
+    assert_eq!(visitor.get("/profile").await.status, StatusCode::FOUND);
+}
+
+async fn password_change_logs_out_every_other_session(site: &Site) {
+    let name = new_name("erin");
+    let new_password = "a brand new password";
+    let laptop = browser(site, 1).await;
+    laptop.sign_up(&name, PASSWORD).await;
+    laptop.log_out().await;
+    laptop.log_in(&name, PASSWORD, true).await;
+    let phone = browser(site, 2).await;
+    phone.log_in(&name, PASSWORD, true).await;
+    assert_eq!(phone.get("/profile").await.status, StatusCode::OK);
+
+    // A wrong current password changes nothing.
+    laptop.get("/settings").await;
+    let page = laptop.change_password("nope nope", new_password).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("The current password is wrong."));
+
+    let page = laptop.change_password(PASSWORD, new_password).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(page.location, "/settings");
+    // This session stays logged in, fresh, and its remember cookie is renewed.
+    let page = laptop.get("/settings").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains("Every other session of yours has been logged out.")
+    );
+    laptop.close_browser();
+    assert_eq!(laptop.get("/profile").await.status, StatusCode::OK);
+
+    // The other client is logged out: its session and its remember cookie are refused.
+    assert_eq!(phone.get("/profile").await.status, StatusCode::FOUND);
+    phone.close_browser();
+    assert_eq!(phone.get("/profile").await.status, StatusCode::FOUND);
+    assert!(
+        phone
+            .log_in(&name, PASSWORD, false)
+            .await
+            .body
+            .contains("Wrong name or password.")
+    );
+    assert_eq!(phone.log_in(&name, new_password, false).await.location, "/");
+}
+
+async fn api_answers_json_401_then_200_then_401_once_revoked(site: &Site) {
+    let name = new_name("frank");
+    let visitor = browser(site, 1).await;
+    visitor.sign_up(&name, PASSWORD).await;
+    let api = browser(site, 2).await;
+
+    // No token, a made-up token: JSON 401, never a redirect.
+    let page = api.get("/api/me").await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(page.content_type, "application/json");
+    assert!(
+        page.body.contains("\"error\":\"unauthorized\""),
+        "{}",
+        page.body
+    );
+    let page = api
+        .get_with("/api/me", ("authorization", "Bearer demo_0000"))
+        .await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(page.content_type, "application/json");
+
+    // A token made on the tokens page, shown once.
+    let token = visitor.new_token("laptop script").await;
+    assert!(token.starts_with("demo_") && token.len() == 69, "{token}");
+    let list = visitor.get("/tokens").await;
+    assert!(list.body.contains("laptop script"));
+    assert!(!list.body.contains(&token), "a token is shown only once");
+    // Stored hashed: the table holds its SHA-256, never the token.
+    let stored: Vec<(String,)> = sqlx::query_as("SELECT token_hash FROM api_tokens")
+        .fetch_all(site.demo.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored, [(token_hash(&token),)]);
+
+    let bearer = format!("Bearer {token}");
+    let page = api.get_with("/api/me", ("authorization", &bearer)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let me: serde_json::Value = serde_json::from_str(&page.body).unwrap();
+    assert_eq!(me["name"], name.as_str());
+    let page = api
+        .get_with("/api/tokens", ("authorization", &bearer))
+        .await;
+    assert!(page.body.contains("laptop script") && !page.body.contains(&token));
+    // A token opens the API only, not the pages.
+    let page = api.get_with("/profile", ("authorization", &bearer)).await;
+    assert_eq!(page.status, StatusCode::FOUND);
+
+    // Revoked: 401 again.
+    let id = site
+        .demo
+        .db
+        .tokens(me["id"].as_i64().unwrap())
+        .await
+        .unwrap()[0]
+        .id;
+    let page = visitor.post(&format!("/tokens/{id}/revoke"), &[]).await;
+    assert_eq!(page.location, "/tokens");
+    assert!(
+        visitor
+            .get("/tokens")
+            .await
+            .body
+            .contains("The token is revoked.")
+    );
+    let page = api.get_with("/api/me", ("authorization", &bearer)).await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(page.content_type, "application/json");
+}
+
+async fn repeated_failures_are_throttled_before_any_hash(site: &Site) {
+    let name = new_name("gina");
+    browser(site, 1).await.sign_up(&name, PASSWORD).await;
+    let guesser = browser(site, 2).await;
+
+    // Four failures, then the right password: let in, and the account's counter starts over.
+    for _ in 0..4 {
+        let page = guesser.log_in(&name, "wrong guess", false).await;
+        assert!(page.body.contains("Wrong name or password."));
+    }
+    assert_eq!(guesser.log_in(&name, PASSWORD, false).await.location, "/");
+    guesser.log_out().await;
+
+    // Five failures in a row: the sixth attempt is refused, even with the right password.
+    for _ in 0..5 {
+        let page = guesser.log_in(&name, "wrong guess", false).await;
+        assert_eq!(page.status, StatusCode::OK);
+    }
+    let page = guesser.log_in(&name, PASSWORD, false).await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        page.body.contains("Too many failed logins"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(&format!("value=\"{name}\"")));
+    let retry_after = page.retry_after.expect("a Retry-After header");
+    assert!((1..=15 * 60).contains(&retry_after), "{retry_after}");
+    assert_eq!(guesser.get("/profile").await.status, StatusCode::FOUND);
+    // From another address too: the account is locked, not the address.
+    let elsewhere = browser(site, 3).await;
+    assert_eq!(
+        elsewhere.log_in(&name, PASSWORD, false).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    // One address guessing at many accounts is stopped as well (20 failures).
+    let spray = browser(site, 4).await;
+    for _ in 0..20 {
+        let page = spray
+            .log_in(&new_name("nobody"), "wrong guess", false)
+            .await;
+        assert_eq!(page.status, StatusCode::OK);
+    }
+    let other = new_name("hank");
+    browser(site, 5).await.sign_up(&other, PASSWORD).await;
+    assert_eq!(
+        spray.log_in(&other, PASSWORD, false).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        browser(site, 6)
+            .await
+            .log_in(&other, PASSWORD, false)
+            .await
+            .location,
+        "/"
+    );
+}
+
+async fn forms_posted_from_another_site_are_refused(site: &Site) {
+    let name = new_name("ivan");
+    browser(site, 1).await.sign_up(&name, PASSWORD).await;
+    let visitor = browser(site, 2).await;
+    let credentials = [("username", name.as_str()), ("password", PASSWORD)];
+
+    // No token, a forged one.
+    visitor.get("/login").await;
+    let page = visitor.post_without_token("/login", &credentials).await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
-    assert!(page.body.contains("Form expired"), "{}", page.body);
-    let forged = [alice[0], alice[1], ("csrf", "00")];
+    assert!(page.body.contains("This form has expired"), "{}", page.body);
+    let forged = [credentials[0], credentials[1], ("csrf", "00")];
     assert_eq!(
-        browser.post_without_token("/login", &forged).await.status,
+        visitor.post_without_token("/login", &forged).await.status,
         StatusCode::FORBIDDEN
     );
-    assert_eq!(browser.get("/members").await.status, StatusCode::FOUND);
+    // The right token, but the browser says the form came from another site.
+    let page = visitor
+        .post_with("/login", &credentials, ("origin", "https://evil.example"))
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(
+        page.body.contains("sent from another site"),
+        "{}",
+        page.body
+    );
+    let page = visitor
+        .post_with("/login", &credentials, ("sec-fetch-site", "cross-site"))
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert_eq!(visitor.get("/profile").await.status, StatusCode::FOUND);
 
-    // Logged in for real, the token seen before the login is worth nothing after it.
-    let before_login = browser.csrf.borrow().clone().unwrap();
-    assert_eq!(
-        browser.post("/login", &alice).await.status,
-        StatusCode::SEE_OTHER
-    );
-    let stale = [("csrf", before_login.as_str())];
-    assert_eq!(
-        browser.post_without_token("/logout", &stale).await.status,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        browser.post_without_token("/logout", &[]).await.status,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(browser.get("/members").await.status, StatusCode::OK);
+    // The same form from this site's own page is accepted.
+    visitor.get("/login").await;
+    let page = visitor
+        .post_with("/login", &credentials, ("origin", "http://localhost:8080"))
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
 
-    // The logout form of the page the visitor sees works.
-    browser.get("/").await;
+    // Logged in, the token seen before the login is worth nothing after it.
+    let page = visitor.get("/profile").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let stale = [("csrf", "0")];
     assert_eq!(
-        browser.post("/logout", &[]).await.location,
-        "/",
-        "logged out"
+        visitor.post_without_token("/logout", &stale).await.status,
+        StatusCode::FORBIDDEN
     );
-    assert_eq!(browser.get("/members").await.status, StatusCode::FOUND);
+    let page = visitor
+        .post_with("/logout", &[], ("sec-fetch-site", "same-site"))
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    // The 403 page keeps the navigation (and its logout form).
+    assert!(page.body.contains("action=\"/logout\""));
+    assert_eq!(visitor.get("/profile").await.status, StatusCode::OK);
+    let page = visitor
+        .post_with("/logout", &[], ("sec-fetch-site", "same-origin"))
+        .await;
+    assert_eq!(page.location, "/");
+}
+
+async fn audit_rows_are_written_without_secrets(site: &Site) {
+    let name = new_name("judy");
+    let new_password = "another good password";
+    let visitor = browser(site, 1).await;
+    visitor.sign_up(&name, PASSWORD).await;
+    visitor.log_out().await;
+    visitor.log_in(&name, "wrong guess", false).await;
+    visitor.log_in(&name, PASSWORD, true).await;
+    let cookies: Vec<String> = ["id", "remember_token"]
+        .iter()
+        .map(|cookie| visitor.client.cookie(cookie).expect(cookie))
+        .collect();
+    let token = visitor.new_token("ci").await;
+    let user = site.demo.db.user_by_name(&name).await.unwrap().unwrap();
+    let id = site.demo.db.tokens(user.id).await.unwrap()[0].id;
+    visitor.post(&format!("/tokens/{id}/revoke"), &[]).await;
+    visitor.get("/settings").await;
+    visitor.change_password(PASSWORD, new_password).await;
+    // A member on the admin page: forbidden, and recorded.
+    let page = visitor.get("/admin").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.body.contains("Only admins may see this page."));
+    visitor.log_out().await;
+    for _ in 0..5 {
+        visitor.log_in(&name, "wrong guess", false).await;
+    }
+    visitor.log_in(&name, new_password, false).await;
+
+    let mut rows = site.demo.db.recent_audit(100).await.unwrap();
+    rows.reverse();
+    let mine: Vec<&str> = rows
+        .iter()
+        .filter(|row| row.user_id == Some(user.id))
+        .map(|row| row.event.as_str())
+        .collect();
+    let mut expected = vec![
+        "signed_up",
+        "logout",
+        "login_failed",
+        "login",
+        "token_created",
+        "token_revoked",
+        "password_changed",
+        "forbidden",
+        "logout",
+    ];
+    expected.extend(["login_failed"; 5]);
+    expected.push("throttled");
+    assert_eq!(mine, expected);
+    let client = site.peer(1).ip().to_string();
+    let token_row = rows
+        .iter()
+        .find(|row| row.event == "token_created")
+        .unwrap();
+    assert_eq!(token_row.detail, format!("token {id}"));
+    assert!(rows.iter().all(|row| row.client == client && row.at > 0));
+
+    // No password, token or cookie value anywhere in the table.
+    let secrets = [
+        PASSWORD,
+        new_password,
+        "wrong guess",
+        &token,
+        &token_hash(&token),
+    ];
+    for row in &rows {
+        let text = format!("{} {} {}", row.event, row.client, row.detail);
+        for secret in secrets.iter().map(|s| s.to_string()).chain(cookies.clone()) {
+            assert!(!text.contains(&secret), "{text:?} holds a secret");
+        }
+    }
+}
+
+fn token_hash(token: &str) -> String {
+    examples::demo::token_hash(token)
+}
+
+async fn admin_sees_users_and_audit_and_errors_are_real_pages(site: &Site) {
+    let password = site.demo.ensure_demo_account().await.unwrap().unwrap();
+    assert_eq!(site.demo.ensure_demo_account().await.unwrap(), None);
+    let admin = browser(site, 1).await;
+    assert_eq!(admin.log_in("demo", &password, false).await.location, "/");
+    let page = admin.get("/admin").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Demo Admin"));
+    assert!(page.body.contains("<code>login</code>"), "{}", page.body);
+
+    let page = admin.get("/no/such/page").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.body.contains("Page not found"));
+    assert!(page.body.contains("action=\"/logout\""));
+    let page = admin.get("/api/nothing").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert_eq!(page.content_type, "application/json");
+    let css = admin.get("/static/style.css").await;
+    assert_eq!(css.content_type, "text/css; charset=utf-8");
+    assert!(css.body.contains("font-family"));
+    // Escaped: a display name is text, never markup.
+    admin.get("/settings").await;
+    admin
+        .post("/settings/display-name", &[("display_name", "<b>Boss</b>")])
+        .await;
+    let page = admin.get("/").await;
+    assert!(
+        page.body.contains("Hello, &#60;b&#62;Boss&#60;/b&#62;.")
+            || page.body.contains("Hello, &lt;b&gt;Boss&lt;/b&gt;."),
+        "{}",
+        page.body
+    );
+}
+
+/// Runs one test on `site`, then closes it (and drops its PostgreSQL database).
+async fn run(site: Site, test: impl AsyncFnOnce(&Site)) {
+    test(&site).await;
+    site.finish().await;
+}
+
+/// Each test runs on SQLite here, and on PostgreSQL and Redis with `--include-ignored`.
+macro_rules! suite {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[actix_web::test]
+            async fn $test() { super::run(super::Site::sqlite().await, super::$test).await })*
+        }
+        mod postgres {
+            $(#[actix_web::test]
+            #[ignore = "needs PostgreSQL; run by .ci/run"]
+            async fn $test() { super::run(super::Site::postgres().await, super::$test).await })*
+        }
+        mod redis {
+            $(#[actix_web::test]
+            #[ignore = "needs Redis; run by .ci/run"]
+            async fn $test() { super::run(super::Site::redis().await, super::$test).await })*
+        }
+    };
+}
+
+suite!(
+    sign_up_and_log_in,
+    wrong_password_keeps_next_and_the_name,
+    remember_me_restores_a_login_that_is_not_fresh,
+    password_change_logs_out_every_other_session,
+    api_answers_json_401_then_200_then_401_once_revoked,
+    repeated_failures_are_throttled_before_any_hash,
+    forms_posted_from_another_site_are_refused,
+    audit_rows_are_written_without_secrets,
+    admin_sees_users_and_audit_and_errors_are_real_pages,
+);
+
+#[actix_web::test]
+async fn cookies_are_secure_together_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    for secure in [false, true] {
+        let mut config = Config::sqlite(&dir.path().join("demo.db"));
+        config.secure_cookies = secure;
+        let site = Site {
+            demo: Demo::start(&config).await.unwrap(),
+            address: rand::random(),
+            _dir: None,
+            postgres: None,
+        };
+        let visitor = browser(&site, 1).await;
+        let name = new_name("kim");
+        visitor.sign_up(&name, PASSWORD).await;
+        visitor.log_out().await;
+        let page = visitor.log_in(&name, PASSWORD, true).await;
+        // The session cookie (which also carries the flash messages) and the remember cookie.
+        for cookie in ["id=", "remember_token="] {
+            let set = page
+                .set_cookies
+                .iter()
+                .find(|c| c.starts_with(cookie))
+                .unwrap();
+            assert_eq!(set.contains("; Secure"), secure, "{set}");
+        }
+        drop(visitor);
+        site.finish().await;
+    }
 }

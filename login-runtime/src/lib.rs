@@ -88,6 +88,7 @@
 //! - Remember-me cookies: [`remember`]. Tests: [`testing`].
 //! - Several servers: [`DeviceRegistry`], [`MemoryDevices`], `RedisDevices` (feature
 //!   `redis`), [`Devices`]; timeouts on [`LoginManager`].
+//! - Throttling failed logins: [`throttle`].
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -105,6 +106,7 @@ mod next;
 pub mod remember;
 mod state;
 pub mod testing;
+pub mod throttle;
 mod user;
 
 pub use config::{RememberCookie, SessionProtection};

@@ -1,0 +1,43 @@
+//! The demo site: `cargo run -p examples --bin demo`, then open http://127.0.0.1:8080.
+//!
+//! On first start it creates and migrates `demo.db` (SQLite; `DATABASE_URL=postgres://…` for
+//! PostgreSQL), creates the account `demo` and prints its password. `REDIS_URL` moves
+//! sessions and login-failure counters to Redis; `DEMO_ADDR` changes the address;
+//! `DEMO_SECURE_COOKIES=1` marks the cookies `Secure` (behind HTTPS).
+
+use actix_web::HttpServer;
+use examples::demo::{Config, DEMO_ACCOUNT, Demo};
+use examples::demo_app;
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .init();
+    let address = std::env::var("DEMO_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
+    let config = Config::from_env();
+    let demo = Demo::start(&config)
+        .await
+        .map_err(|error| std::io::Error::other(format!("demo: {error}")))?;
+    let account = demo
+        .ensure_demo_account()
+        .await
+        .map_err(|error| std::io::Error::other(format!("demo: {error}")))?;
+    println!("demo: http://{address}  (database {})", config.database_url);
+    match account {
+        Some(password) => println!(
+            "demo: created the admin account {DEMO_ACCOUNT:?} with password {password:?} \
+             (shown once; delete the database to start over)"
+        ),
+        None => println!(
+            "demo: log in as {DEMO_ACCOUNT:?} with the password printed at its first start, \
+             or sign up"
+        ),
+    }
+    // One Demo (database pool, keys, throttle) for every worker: a login made on one worker
+    // is valid on all.
+    HttpServer::new(move || demo_app!(demo))
+        .bind(&address)?
+        .run()
+        .await
+}
