@@ -1,9 +1,11 @@
-//! `#[login_required]` / `#[fresh_login_required]`: parse ([`attr`], [`ast`]) → validate
-//! ([`valid`]) → expand ([`expand`]).
+//! `#[login_required]` / `#[fresh_login_required]` / `#[permission_required]` /
+//! `#[anonymous_required]`: parse ([`attr`], [`ast`]) → validate ([`valid`]) → expand
+//! ([`expand`]); the permission rule and its check are in [`permission`].
 
 mod ast;
 mod attr;
 mod expand;
+mod permission;
 mod valid;
 
 use proc_macro2::TokenStream;
@@ -18,6 +20,10 @@ pub(crate) enum Kind {
     Login,
     /// `#[fresh_login_required]`: a user who logged in with credentials in this session.
     Fresh,
+    /// `#[permission_required(..)]`: a logged-in user holding a permission.
+    Permission,
+    /// `#[anonymous_required]`: a visitor who is not logged in (login and sign-up pages).
+    Anonymous,
 }
 
 impl Kind {
@@ -26,13 +32,15 @@ impl Kind {
         match self {
             Self::Login => "login_required",
             Self::Fresh => "fresh_login_required",
+            Self::Permission => "permission_required",
+            Self::Anonymous => "anonymous_required",
         }
     }
 
     /// The guard an attribute path names (`login_required`, `login_runtime::login_required`).
     pub(crate) fn from_path(path: &Path) -> Option<Self> {
         let last = path.segments.last()?;
-        [Self::Login, Self::Fresh]
+        [Self::Login, Self::Fresh, Self::Permission, Self::Anonymous]
             .into_iter()
             .find(|kind| last.ident == kind.name())
     }
