@@ -63,6 +63,13 @@ use crate::user::{AuthUser, UserLoader};
 pub trait Permission: Sized + PartialEq + 'static {
     /// The login user type that holds permissions of this type.
     type User: HasPermission<Self>;
+
+    /// What the guard attributes build a permission into. Through this trait's own method,
+    /// a value of a type that is not a permission type is one error, on the value.
+    #[doc(hidden)]
+    fn __check(self) -> Check {
+        Check::one(self)
+    }
 }
 
 /// How a user answers whether it holds a permission, from the user as loaded (permissions
@@ -269,11 +276,11 @@ pub(crate) fn permission_loader<L: UserLoader>(loader: Rc<L>) -> PermissionLoade
 #[derive(Clone)]
 struct PermissionCache(Shared<LocalBoxFuture<'static, Result<LoadedPermissions, Rc<LoginError>>>>);
 
-async fn loaded_permissions<U: AuthUser>(
+async fn loaded_permissions(
     req: &HttpRequest,
     state: &RequestState,
-    user: &Rc<U>,
-) -> Result<Option<Rc<PermissionSet<U>>>, LoginError> {
+    user: &Rc<dyn Any>,
+) -> Result<Option<LoadedPermissions>, LoginError> {
     let cached = req.extensions().get::<PermissionCache>().cloned();
     let cache = match cached {
         Some(cache) => cache,
@@ -281,7 +288,7 @@ async fn loaded_permissions<U: AuthUser>(
             let Some(loader) = state.config().authz.permission_loader.clone() else {
                 return Ok(None);
             };
-            let user: Rc<dyn Any> = Rc::clone(user) as Rc<dyn Any>;
+            let user = Rc::clone(user);
             let future = async move { loader(user).await.map_err(Rc::new) };
             let cache = PermissionCache(future.boxed_local().shared());
             req.extensions_mut().insert(cache.clone());
@@ -289,59 +296,177 @@ async fn loaded_permissions<U: AuthUser>(
         }
     };
     let loaded = cache.0.await.map_err(|error| (*error).clone())?;
-    Ok(loaded.downcast::<PermissionSet<U>>().ok())
+    Ok(Some(loaded))
 }
 
-/// The logged-in user as `U`, or the response for an anonymous request.
-async fn logged_in_user<U: AuthUser>(
+/// The logged-in user, type-erased, and its id; or the response for an anonymous request.
+async fn logged_in_user(
     req: &HttpRequest,
     state: &Rc<RequestState>,
-) -> Result<(Rc<U>, String), actix_web::Error> {
+) -> Result<(Rc<dyn Any>, String), actix_web::Error> {
     let Some(Current { user, id, .. }) = state.current(req).await? else {
         return Err(unauthorized(req, state, None));
     };
-    // `None` only right after `login()` in this request; nothing to check permissions on.
-    let Some(object) = user else {
-        return Err(forbidden(req, state, id));
-    };
-    let user = object
-        .downcast::<U>()
-        .map_err(|_| LoginError::UserTypeMismatch {
-            requested: type_name::<U>(),
-            loaded: state.backend.user_type_name(),
-        })?;
-    Ok((user, id))
+    match user {
+        Some(user) => Ok((user, id)),
+        // `None` only right after `login()` in this request: nothing to check permissions on.
+        None => Err(forbidden(req, state, id)),
+    }
 }
 
-/// Runs a permission rule for this request (after the login guard): `Ok(())` lets the
-/// handler run; otherwise the unauthorized response for anonymous requests, 403 (or the
-/// configured forbidden response) for a logged-in user without the permission, 500 when a
-/// lookup failed.
+fn type_mismatch(state: &RequestState, requested: &'static str) -> LoginError {
+    LoginError::UserTypeMismatch {
+        requested,
+        loaded: state.backend.user_type_name(),
+    }
+}
+
+/// A permission rule with its permission types erased: what the guards run. The attributes
+/// build it leaf by leaf (so `any(..)` may mix permission types of one user), the public API
+/// from a [`Rule`].
 #[doc(hidden)]
+pub struct Check(Node);
+
+enum Node {
+    One(Box<dyn Leaf>),
+    Any(Vec<Check>),
+    All(Vec<Check>),
+}
+
+trait Leaf {
+    /// Whether `user` holds this permission, itself or in `loaded`; `Err` with the type the
+    /// permission needs when `user` is another type.
+    fn held(&self, user: &dyn Any, loaded: Option<&dyn Any>) -> Result<bool, &'static str>;
+}
+
+struct Typed<P>(P);
+
+impl<P: Permission> Leaf for Typed<P> {
+    fn held(&self, user: &dyn Any, loaded: Option<&dyn Any>) -> Result<bool, &'static str> {
+        let user = user
+            .downcast_ref::<P::User>()
+            .ok_or(type_name::<P::User>())?;
+        Ok(user.has_permission(&self.0)
+            || loaded
+                .and_then(|loaded| loaded.downcast_ref::<PermissionSet<P::User>>())
+                .is_some_and(|set| set.contains(&self.0)))
+    }
+}
+
+impl Check {
+    /// One permission.
+    pub fn one<P: Permission>(permission: P) -> Self {
+        Check(Node::One(Box::new(Typed(permission))))
+    }
+
+    /// At least one of `checks`.
+    pub fn any<const N: usize>(checks: [Check; N]) -> Self {
+        Check(Node::Any(checks.into()))
+    }
+
+    /// Every one of `checks`.
+    pub fn all<const N: usize>(checks: [Check; N]) -> Self {
+        Check(Node::All(checks.into()))
+    }
+
+    fn holds(&self, user: &dyn Any, loaded: Option<&dyn Any>) -> Result<bool, &'static str> {
+        match &self.0 {
+            Node::One(leaf) => leaf.held(user, loaded),
+            Node::Any(checks) => {
+                for check in checks {
+                    if check.holds(user, loaded)? {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+            // Fail closed: `all` of nothing grants nothing.
+            Node::All(checks) if checks.is_empty() => Ok(false),
+            Node::All(checks) => {
+                for check in checks {
+                    if !check.holds(user, loaded)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+        }
+    }
+}
+
+impl<P: Permission> From<Rule<P>> for Check {
+    fn from(rule: Rule<P>) -> Self {
+        match rule {
+            Rule::One(permission) => Check::one(permission),
+            Rule::Any(rules) => Check(Node::Any(rules.into_iter().map(Check::from).collect())),
+            Rule::All(rules) => Check(Node::All(rules.into_iter().map(Check::from).collect())),
+        }
+    }
+}
+
+impl fmt::Debug for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Node::One(_) => f.write_str("Check::One"),
+            Node::Any(checks) => f.debug_tuple("Check::Any").field(checks).finish(),
+            Node::All(checks) => f.debug_tuple("Check::All").field(checks).finish(),
+        }
+    }
+}
+
+/// The check `#[permission_required]` runs, for handlers that decide at run time which
+/// permission a request needs: `Ok(())` when the logged-in user satisfies `rule`; otherwise
+/// an error that renders as the unauthorized response for an anonymous request, 403 (or the
+/// configured forbidden response) for a logged-in user without the permission, or 500 when
+/// a lookup failed. `OPTIONS` requests pass.
+///
+/// ```
+/// # use login_runtime::{AuthUser, HasPermission, Permission};
+/// # #[derive(Clone, AuthUser)] struct User { id: u32 }
+/// # #[derive(PartialEq)] enum Perm { Edit, Publish }
+/// # impl Permission for Perm { type User = User; }
+/// # impl HasPermission<Perm> for User {}
+/// use actix_web::{HttpRequest, web};
+/// use login_runtime::{Rule, authorize};
+///
+/// async fn save(req: HttpRequest, publish: web::Query<bool>) -> actix_web::Result<&'static str> {
+///     let needed = if *publish { Perm::Publish } else { Perm::Edit };
+///     authorize(&req, Rule::one(needed)).await?;
+///     Ok("saved")
+/// }
+/// # let _ = web::post().to(save);
+/// ```
 pub fn authorize<P: Permission>(
     req: &HttpRequest,
     rule: Rule<P>,
 ) -> impl Future<Output = Result<(), actix_web::Error>> + 'static {
-    let req = req.clone();
-    async move { check(&req, &rule).await }
+    authorize_check(req, Check::from(rule))
 }
 
-async fn check<P: Permission>(req: &HttpRequest, rule: &Rule<P>) -> Result<(), actix_web::Error> {
+/// [`authorize`] for a rule the attributes built.
+#[doc(hidden)]
+pub fn authorize_check(
+    req: &HttpRequest,
+    check: Check,
+) -> impl Future<Output = Result<(), actix_web::Error>> + 'static {
+    let req = req.clone();
+    async move { run_check(&req, &check).await }
+}
+
+async fn run_check(req: &HttpRequest, check: &Check) -> Result<(), actix_web::Error> {
     let state = RequestState::of(req)?;
     // CORS preflights carry no credentials: never refuse them, as the login guards do not.
     if req.method() == Method::OPTIONS || state.config().guards_disabled {
         return Ok(());
     }
-    let (user, id) = logged_in_user::<P::User>(req, &state).await?;
+    let (user, id) = logged_in_user(req, &state).await?;
+    let mismatch = |requested| type_mismatch(&state, requested);
     // What the user answers from itself first: a rule it satisfies costs no lookup.
-    if rule.holds(&mut |permission| user.has_permission(permission)) {
+    if check.holds(&*user, None).map_err(mismatch)? {
         return Ok(());
     }
     let loaded = loaded_permissions(req, &state, &user).await?;
-    let granted = rule.holds(&mut |permission| {
-        user.has_permission(permission)
-            || loaded.as_ref().is_some_and(|set| set.contains(permission))
-    });
+    let granted = check.holds(&*user, loaded.as_deref()).map_err(mismatch)?;
     if granted {
         Ok(())
     } else {
@@ -498,8 +623,12 @@ impl<U: AuthUser> FromRequest for Permissions<U> {
         let req = req.clone();
         Box::pin(async move {
             let state = RequestState::of(&req)?;
-            let (user, _) = logged_in_user::<U>(&req, &state).await?;
+            let (user, _) = logged_in_user(&req, &state).await?;
             let loaded = loaded_permissions(&req, &state, &user).await?;
+            let user = user
+                .downcast::<U>()
+                .map_err(|_| type_mismatch(&state, type_name::<U>()))?;
+            let loaded = loaded.and_then(|loaded| loaded.downcast::<PermissionSet<U>>().ok());
             Ok(Permissions { user, loaded })
         })
     }
@@ -527,73 +656,56 @@ impl<U: AuthUser> FromRequest for Permissions<U> {
 /// It runs before actix routes the request inside the scope, so it cannot see the handler:
 /// a handler's own attribute is checked after it, and can only ask for more. Put a handler
 /// that needs a different rule outside the scope.
-pub struct RequirePermission<P> {
-    rule: Rc<Rule<P>>,
+#[derive(Clone, Debug)]
+pub struct RequirePermission {
+    check: Rc<Check>,
 }
 
-impl<P: Permission> RequirePermission<P> {
+impl RequirePermission {
     /// Requires `rule` (a permission, or a [`Rule`]) for every request of the scope.
-    pub fn new(rule: impl Into<Rule<P>>) -> Self {
+    pub fn new<P: Permission>(rule: impl Into<Rule<P>>) -> Self {
         RequirePermission {
-            rule: Rc::new(rule.into()),
+            check: Rc::new(Check::from(rule.into())),
         }
     }
 }
 
-impl<P> Clone for RequirePermission<P> {
-    fn clone(&self) -> Self {
-        RequirePermission {
-            rule: Rc::clone(&self.rule),
-        }
-    }
-}
-
-impl<P: fmt::Debug> fmt::Debug for RequirePermission<P> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RequirePermission")
-            .field("rule", &self.rule)
-            .finish()
-    }
-}
-
-impl<S, B, P> Transform<S, ServiceRequest> for RequirePermission<P>
+impl<S, B> Transform<S, ServiceRequest> for RequirePermission
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
     B: MessageBody + 'static,
-    P: Permission,
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = actix_web::Error;
-    type Transform = RequirePermissionMiddleware<S, P>;
+    type Transform = RequirePermissionMiddleware<S>;
     type InitError = ();
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
         ready(Ok(RequirePermissionMiddleware {
             service: Rc::new(service),
-            rule: Rc::clone(&self.rule),
+            check: Rc::clone(&self.check),
         }))
     }
 }
 
 /// The middleware [`RequirePermission`] installs; not used directly.
-pub struct RequirePermissionMiddleware<S, P> {
+pub struct RequirePermissionMiddleware<S> {
     service: Rc<S>,
-    rule: Rc<Rule<P>>,
+    check: Rc<Check>,
 }
 
-impl<S, P> fmt::Debug for RequirePermissionMiddleware<S, P> {
+impl<S> fmt::Debug for RequirePermissionMiddleware<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequirePermissionMiddleware")
             .finish_non_exhaustive()
     }
 }
 
-impl<S, B, P> Service<ServiceRequest> for RequirePermissionMiddleware<S, P>
+impl<S, B> Service<ServiceRequest> for RequirePermissionMiddleware<S>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
     B: MessageBody + 'static,
-    P: Permission,
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = actix_web::Error;
@@ -603,11 +715,11 @@ where
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let service = Rc::clone(&self.service);
-        let rule = Rc::clone(&self.rule);
+        let check = Rc::clone(&self.check);
         async move {
             // The check holds no clone of the request once it is done: routing inside the
             // scope needs the request to itself.
-            let verdict = check(req.request(), &rule).await;
+            let verdict = run_check(req.request(), &check).await;
             match verdict {
                 Ok(()) => Ok(service.call(req).await?.map_into_left_body()),
                 // A response, not an `Err`: `LoginManager` still writes this request's

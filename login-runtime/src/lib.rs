@@ -112,7 +112,7 @@ mod user;
 
 pub use authz::{
     HasPermission, Permission, PermissionSet, Permissions, RequirePermission,
-    RequirePermissionMiddleware, Rule,
+    RequirePermissionMiddleware, Rule, authorize,
 };
 pub use config::{RememberCookie, SessionProtection};
 #[cfg(feature = "redis")]
@@ -145,6 +145,7 @@ pub mod __private {
     pub use ::actix_web;
     pub use ::core;
 
-    pub use crate::authz::{Rule, anonymous_only, authorize};
+    pub use crate::Permission;
+    pub use crate::authz::{Check, anonymous_only, authorize_check};
     pub use crate::guard::{GuardSpec, guard};
 }

@@ -346,6 +346,56 @@ mod tests {
     }
 
     #[test]
+    fn permissions_as_argument_and_as_rule() {
+        let (args, errors) = run(
+            Kind::Fresh,
+            quote!(permission = any(Perm::A, Perm::B), refresh_view = "/again"),
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(args.permission.is_some() && args.refresh_view.is_some());
+        let (args, errors) = run(
+            Kind::Permission,
+            quote!(all(Perm::A, Perm::B), login_view = "/in"),
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(args.permission.is_some());
+        assert_eq!(args.login_view.unwrap().value(), "/in");
+    }
+
+    #[test]
+    fn permission_mistakes_are_reported_at_their_tokens() {
+        let (_, errors) = run(
+            Kind::Login,
+            quote!(permission = Perm::A, permission = Perm::B),
+        );
+        assert_eq!(
+            errors,
+            [
+                "duplicate `permission` argument: require several permissions with \
+              `permission = all(..)` or `permission = any(..)`"
+            ]
+        );
+        let (_, errors) = run(Kind::Permission, quote!(Perm::A, Perm::B));
+        assert_eq!(
+            errors,
+            [
+                "`#[permission_required]` takes one permission: combine several with `all(..)` or `any(..)`"
+            ]
+        );
+        let (_, errors) = run(Kind::Permission, quote!());
+        assert!(errors[0].starts_with("`#[permission_required]` needs a permission"));
+        let (_, errors) = run(Kind::Permission, quote!(permission = Perm::A));
+        assert!(
+            errors[0].starts_with("write the permission itself"),
+            "{errors:?}"
+        );
+        let (_, errors) = run(Kind::Anonymous, quote!(login_view = "/in"));
+        assert!(errors[0].starts_with("`login_view` has no effect on `#[anonymous_required]`"));
+        let (args, errors) = run(Kind::Permission, quote!(__reported));
+        assert!(errors.is_empty() && args.already_reported);
+    }
+
+    #[test]
     fn protocol_relative_views_are_refused() {
         let (_, errors) = run(Kind::Login, quote!(login_view = "//evil.example/login"));
         assert_eq!(errors.len(), 1);

@@ -114,6 +114,35 @@ mod tests {
     }
 
     #[test]
+    fn permission_is_checked_after_the_login_guard_and_before_extraction() {
+        let out = expand(
+            Kind::Fresh,
+            quote!(permission = Perm::A),
+            quote! { async fn index(body: web::Json<u8>) -> u8 { *body } },
+        )
+        .to_string();
+        let guard = out
+            .find(":: login_runtime :: __private :: guard (")
+            .unwrap();
+        let permission = out.find("__private :: authorize_check (").unwrap();
+        let extract = out.find("= __login_extract (").unwrap();
+        assert!(guard < permission && permission < extract, "{out}");
+        assert!(out.contains("fresh : true"), "{out}");
+    }
+
+    #[test]
+    fn anonymous_required_replaces_the_login_guard() {
+        let out = expand(
+            Kind::Anonymous,
+            quote!(),
+            quote! { async fn login() -> &'static str { "form" } },
+        )
+        .to_string();
+        assert!(out.contains("__private :: anonymous_only ("), "{out}");
+        assert!(!out.contains("__private :: guard ("), "{out}");
+    }
+
+    #[test]
     fn non_fn_items_are_kept() {
         let out = expand(Kind::Fresh, quote!(), quote! { struct Index; }).to_string();
         assert!(out.contains("compile_error"), "{out}");

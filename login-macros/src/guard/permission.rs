@@ -76,22 +76,23 @@ impl Rule {
         Ok(Rule::One(expr.clone()))
     }
 
-    /// The expression building this rule as a `login_runtime::Rule`.
+    /// The expression building this rule as the runtime's type-erased check.
     pub(crate) fn to_tokens(&self) -> TokenStream {
         let private = quote!(::login_runtime::__private);
         match self {
-            // At the user's span: a value that is not a permission is reported on it.
-            Rule::One(expr) => quote_spanned! {expr.span()=> #private::Rule::one(#expr) },
+            // Through the trait's own method, at the user's span: a value of a type that is
+            // not a permission type is one error, on the value, naming the trait.
+            Rule::One(expr) => {
+                quote_spanned! {expr.span()=> #private::Permission::__check(#expr) }
+            }
             Rule::Any(span, rules) | Rule::All(span, rules) => {
-                let variant = if matches!(self, Rule::Any(..)) {
-                    quote_spanned!(*span=> Any)
+                let combinator = if matches!(self, Rule::Any(..)) {
+                    quote_spanned!(*span=> any)
                 } else {
-                    quote_spanned!(*span=> All)
+                    quote_spanned!(*span=> all)
                 };
                 let rules = rules.iter().map(Rule::to_tokens);
-                quote_spanned! {*span=>
-                    #private::Rule::#variant(::core::convert::From::from([#(#rules),*]))
-                }
+                quote_spanned! {*span=> #private::Check::#combinator([#(#rules),*]) }
             }
         }
     }
@@ -135,7 +136,7 @@ fn variant_name(text: &str) -> String {
 pub(crate) fn check(rule: &Rule) -> TokenStream {
     let rule = rule.to_tokens();
     quote! {
-        ::login_runtime::__private::authorize(&__login_request, #rule).await?;
+        ::login_runtime::__private::authorize_check(&__login_request, #rule).await?;
     }
 }
 
@@ -190,13 +191,13 @@ mod tests {
             .unwrap()
             .to_tokens()
             .to_string();
-        let private = ":: login_runtime :: __private :: Rule";
+        let check = ":: login_runtime :: __private :: Check";
+        let one = ":: login_runtime :: __private :: Permission :: __check";
         assert_eq!(
             out,
             format!(
-                "{private} :: Any (:: core :: convert :: From :: from ([{private} :: one (Perm :: A) , \
-                 {private} :: All (:: core :: convert :: From :: from ([{private} :: one (Perm :: B) , \
-                 {private} :: one (Perm :: C)]))]))"
+                "{check} :: any ([{one} (Perm :: A) , {check} :: all ([{one} (Perm :: B) , \
+                 {one} (Perm :: C)])])"
             )
         );
     }
