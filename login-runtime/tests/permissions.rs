@@ -17,12 +17,12 @@ use actix_web::cookie::Key;
 use actix_web::dev::ServiceResponse;
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::test::{self, TestRequest};
-use actix_web::{App, HttpResponse, get, post, web};
+use actix_web::{App, HttpRequest, HttpResponse, get, post, web};
 use login_runtime::testing::TestRequestLoginExt;
 use login_runtime::{
     AuthUser, HasPermission, LoginEvent, LoginManager, Permission, PermissionSet, Permissions,
-    RequirePermission, Rule, UserLoader, anonymous_required, fresh_login_required, login_required,
-    permission_required,
+    RequirePermission, Rule, UserLoader, anonymous_required, authorize, fresh_login_required,
+    login_required, permission_required,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +110,27 @@ impl UserLoader for Users {
     }
 }
 
+/// The permissions of another kind of user than the one the `LoginManager` loads.
+#[derive(Debug, PartialEq)]
+enum Desk {
+    Staff,
+}
+
+#[derive(Clone, AuthUser)]
+struct Clerk {
+    id: u32,
+}
+
+impl Permission for Desk {
+    type User = Clerk;
+}
+
+impl HasPermission<Desk> for Clerk {
+    fn has_permission(&self, _: &Desk) -> bool {
+        true
+    }
+}
+
 #[derive(serde::Deserialize)]
 struct Item {
     name: String,
@@ -178,6 +199,20 @@ async fn audit_export(permissions: Permissions<User>) -> String {
     )
 }
 
+#[permission_required(Desk::Staff)]
+#[get("/desk")]
+async fn desk() -> &'static str {
+    "desk"
+}
+
+/// The permission is chosen at run time.
+#[get("/dynamic/{admin}")]
+async fn dynamic(req: HttpRequest, as_admin: web::Path<bool>) -> actix_web::Result<&'static str> {
+    let needed = if *as_admin { Perm::Admin } else { Perm::Read };
+    authorize(&req, Rule::one(needed)).await?;
+    Ok("dynamic")
+}
+
 #[get("/login")]
 #[anonymous_required]
 async fn login_page() -> &'static str {
@@ -208,6 +243,8 @@ async fn app(
             .service(fresh_admin)
             .service(create_item)
             .service(login_page)
+            .service(desk)
+            .service(dynamic)
             .service(web::resource("/any-method").to(any_method))
             .service(
                 web::scope("/audit")
@@ -564,4 +601,22 @@ fn rules_hold_as_any_and_all_say() {
             Rule::Any(vec![Rule::One(Perm::Admin), Rule::One(Perm::Audit)])
         ])
     );
+}
+
+#[actix_web::test]
+async fn a_permission_of_another_user_type_is_a_500_not_a_deny() {
+    let app = app(manager(Users::default())).await;
+    let (status, ..) = send(&app, get_as("/desk", ALICE)).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+#[actix_web::test]
+async fn authorize_checks_a_rule_chosen_at_run_time() {
+    let app = app(manager(Users::default())).await;
+    let (status, _, _, body) = send(&app, get_as("/dynamic/false", ALICE)).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "dynamic"));
+    let (status, ..) = send(&app, get_as("/dynamic/true", ALICE)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, ..) = send(&app, anonymous("/dynamic/true")).await;
+    assert_eq!(status, StatusCode::FOUND);
 }

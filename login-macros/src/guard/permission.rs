@@ -222,6 +222,22 @@ mod tests {
     }
 
     #[test]
+    fn two_guards_on_one_handler_say_which_to_keep() {
+        use super::{Kind, sibling_message};
+        let message = sibling_message(Kind::Permission, Kind::Fresh).unwrap();
+        assert!(
+            message.contains("`#[fresh_login_required(permission = …)]`"),
+            "{message}"
+        );
+        let message = sibling_message(Kind::Login, Kind::Anonymous).unwrap();
+        assert!(
+            message.contains("`#[login_required]` only logged-in ones"),
+            "{message}"
+        );
+        assert!(sibling_message(Kind::Login, Kind::Fresh).is_none());
+    }
+
+    #[test]
     fn other_expressions_are_leaves() {
         assert!(matches!(rule(quote!(Perm::Admin)), Ok(Rule::One(_))));
         assert!(matches!(rule(quote!(perms::any(1))), Ok(Rule::One(_))));
