@@ -1,7 +1,8 @@
 //! Procedural macros behind [`login-runtime`](https://docs.rs/login-runtime).
 //!
 //! Do not depend on this crate directly: `login_runtime` re-exports every macro here
-//! (`login_runtime::{AuthUser, login_required, fresh_login_required}`), and the code
+//! (`login_runtime::{AuthUser, login_required, fresh_login_required, permission_required,
+//! anonymous_required}`), and the code
 //! they generate reaches the runtime and actix-web only through
 //! `::login_runtime::__private`.
 //!
@@ -107,6 +108,8 @@ pub fn derive_auth_user(input: TokenStream) -> TokenStream {
 ///
 /// - `login_view = "/path"`: where anonymous visitors are sent, overriding the
 ///   `LoginManager`'s per-prefix and global login views for this handler.
+/// - `permission = Perm::Admin` (or `any(..)` / `all(..)`): also require a permission, as
+///   [`macro@permission_required`] does.
 #[proc_macro_attribute]
 pub fn login_required(args: TokenStream, item: TokenStream) -> TokenStream {
     guard::expand(guard::Kind::Login, args.into(), item.into()).into()
@@ -137,7 +140,81 @@ pub fn login_required(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// - `login_view = "/path"`: the login view for anonymous visitors, for this handler.
 /// - `refresh_view = "/path"`: the re-authentication view for stale logins, for this handler.
+/// - `permission = Perm::Admin` (or `any(..)` / `all(..)`): also require a permission,
+///   checked after freshness: a stale login is asked to re-authenticate first.
 #[proc_macro_attribute]
 pub fn fresh_login_required(args: TokenStream, item: TokenStream) -> TokenStream {
     guard::expand(guard::Kind::Fresh, args.into(), item.into()).into()
+}
+
+/// Requires a logged-in user holding a permission before an async actix-web handler runs.
+///
+/// ```
+/// use actix_web::{App, HttpResponse, get};
+/// use login_runtime::{AuthUser, HasPermission, Permission, permission_required};
+///
+/// #[derive(Clone, AuthUser)]
+/// struct User { id: u64, admin: bool }
+///
+/// #[derive(PartialEq)]
+/// enum Perm { Admin, Audit, Export }
+///
+/// impl Permission for Perm {
+///     type User = User;
+/// }
+/// impl HasPermission<Perm> for User {
+///     fn has_permission(&self, permission: &Perm) -> bool {
+///         self.admin || *permission == Perm::Audit
+///     }
+/// }
+///
+/// #[get("/admin")]
+/// #[permission_required(Perm::Admin)]
+/// async fn admin() -> HttpResponse {
+///     HttpResponse::Ok().finish()
+/// }
+///
+/// #[permission_required(any(Perm::Admin, all(Perm::Audit, Perm::Export)), login_view = "/login")]
+/// #[get("/reports")]
+/// async fn reports() -> HttpResponse {
+///     HttpResponse::Ok().finish()
+/// }
+///
+/// let app = App::new().service(admin).service(reports);
+/// # let _ = app;
+/// ```
+///
+/// The argument is a value of the app's permission type (a type implementing
+/// `login_runtime::Permission`), or `any(..)` / `all(..)` of such rules; a misspelt variant or
+/// a value of another type is a compile error at the attribute. An anonymous visitor gets the
+/// unauthorized response (as with [`macro@login_required`]); a logged-in user without the
+/// permission gets 403 (an HTML page, or `{"error":"forbidden"}` for clients preferring
+/// JSON), never a redirect to the login view. Like the login guards, the check finishes before
+/// any extractor of the handler starts (403, not 400, for a malformed body).
+///
+/// Arguments after the rule (optional): `login_view = "/path"`. For a fresh login and a
+/// permission, write `#[fresh_login_required(permission = ..)]`.
+#[proc_macro_attribute]
+pub fn permission_required(args: TokenStream, item: TokenStream) -> TokenStream {
+    guard::expand(guard::Kind::Permission, args.into(), item.into()).into()
+}
+
+/// Admits only visitors who are not logged in, for login and sign-up pages (Flask-Login
+/// #398). A logged-in visitor is redirected (303) to the request's `next` when it is a
+/// same-site path, else to `LoginManager::anonymous_redirect` (default `/`).
+///
+/// ```
+/// use actix_web::{HttpResponse, get};
+/// use login_runtime::anonymous_required;
+///
+/// #[get("/login")]
+/// #[anonymous_required]
+/// async fn login_page() -> HttpResponse {
+///     HttpResponse::Ok().body("<form>…</form>")
+/// }
+/// # let _ = actix_web::App::new().service(login_page);
+/// ```
+#[proc_macro_attribute]
+pub fn anonymous_required(args: TokenStream, item: TokenStream) -> TokenStream {
+    guard::expand(guard::Kind::Anonymous, args.into(), item.into()).into()
 }

@@ -151,6 +151,8 @@ pub(crate) struct Config {
     pub(crate) key_was_generated: bool,
     /// The device registry and the login timeouts (`devices`).
     pub(crate) server_side: crate::devices::ServerSide,
+    /// Permissions: the lookup, the forbidden response, the anonymous-only redirect.
+    pub(crate) authz: crate::authz::AuthzConfig,
 }
 
 impl Config {
@@ -185,6 +187,7 @@ impl Config {
             key,
             key_was_generated: true,
             server_side: crate::devices::ServerSide::default(),
+            authz: crate::authz::AuthzConfig::default(),
         }
     }
 

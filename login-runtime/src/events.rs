@@ -45,6 +45,14 @@ pub enum LoginEvent {
         /// The refused request's path.
         path: String,
     },
+    /// A permission check refused a logged-in user (answered with 403, or 404 when
+    /// configured).
+    Forbidden {
+        /// The user's id.
+        user_id: String,
+        /// The refused request's path.
+        path: String,
+    },
     /// Session protection saw a different client identifier (`session_protected`).
     SessionProtected {
         /// The user's id stored in the session.
@@ -78,6 +86,9 @@ impl LoginEvent {
             }
             LoginEvent::NeedsRefresh { user_id, path } => {
                 tracing::debug!(target: "login_runtime", event = "needs_refresh", user_id = ?user_id, path = %path);
+            }
+            LoginEvent::Forbidden { user_id, path } => {
+                tracing::info!(target: "login_runtime", event = "forbidden", user_id = %user_id, path = %path);
             }
             LoginEvent::SessionProtected { user_id, dropped } => {
                 tracing::warn!(target: "login_runtime", event = "session_protected", user_id = ?user_id, dropped = dropped);

@@ -167,7 +167,7 @@ fn current_url(req: &HttpRequest, trust_proxy_headers: bool) -> String {
     format!("{scheme}://{host}{path}")
 }
 
-fn wants_json(req: &HttpRequest) -> bool {
+pub(crate) fn wants_json(req: &HttpRequest) -> bool {
     let headers = req.headers();
     crate::negotiate::prefers_json(
         headers.get(header::ACCEPT).map(|value| value.as_bytes()),
@@ -190,7 +190,7 @@ fn plain_401() -> HttpResponse {
         .body("401 Unauthorized")
 }
 
-fn respond(response: HttpResponse) -> actix_web::Error {
+pub(crate) fn respond(response: HttpResponse) -> actix_web::Error {
     let status = response.status();
     let reason = status.canonical_reason().unwrap_or("refused");
     let error = InternalError::from_response(reason, response);

@@ -82,7 +82,9 @@
 //! - Users and loading: [`AuthUser`], [`UserLoader`].
 //! - Configuration: [`LoginManager`], [`RememberCookie`], [`SessionProtection`], [`SecretKey`].
 //! - In handlers: [`CurrentUser`], [`MaybeUser`], [`Login`], [`LoginOptions`].
-//! - Guards: [`login_required`], [`fresh_login_required`].
+//! - Guards: [`login_required`], [`fresh_login_required`], [`anonymous_required`].
+//! - Permissions: [`Permission`], [`HasPermission`], [`permission_required`],
+//!   [`RequirePermission`] for a scope, [`Permissions`], [`PermissionSet`], [`Rule`].
 //! - Events: [`LoginEvent`]. Errors: [`LoginError`].
 //! - Redirect safety: [`is_safe_next`], [`login_url`], [`make_next_param`].
 //! - Remember-me cookies: [`remember`]. Tests: [`testing`].
@@ -93,6 +95,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod authz;
 mod config;
 mod devices;
 mod error;
@@ -109,6 +112,10 @@ pub mod testing;
 pub mod throttle;
 mod user;
 
+pub use authz::{
+    HasPermission, Permission, PermissionSet, Permissions, RequirePermission,
+    RequirePermissionMiddleware, Rule, authorize,
+};
 pub use config::{RememberCookie, SessionProtection};
 #[cfg(feature = "redis")]
 pub use devices::RedisDevices;
@@ -117,7 +124,9 @@ pub use error::LoginError;
 pub use events::LoginEvent;
 pub use extract::{CurrentUser, Login, LoginOptions, MaybeUser};
 pub use key::{SecretKey, WeakKeyError};
-pub use login_macros::{AuthUser, fresh_login_required, login_required};
+pub use login_macros::{
+    AuthUser, anonymous_required, fresh_login_required, login_required, permission_required,
+};
 pub use manager::{LoginManager, LoginMiddleware};
 pub use negotiate::prefers_json;
 pub use next::{is_safe_next, login_url, make_next_param};
@@ -138,5 +147,7 @@ pub mod __private {
     pub use ::actix_web;
     pub use ::core;
 
+    pub use crate::Permission;
+    pub use crate::authz::{Check, anonymous_only, authorize_check};
     pub use crate::guard::{GuardSpec, guard};
 }

@@ -79,10 +79,10 @@ impl<L: UserLoader> LoginManager<L> {
     /// and a random secret key, which is fine for one process but means remember cookies do
     /// not survive a restart: set [`secret_key`](Self::secret_key) in production.
     pub fn new(loader: L) -> Self {
-        LoginManager {
-            loader: Rc::new(loader),
-            config: Config::new(),
-        }
+        let loader = Rc::new(loader);
+        let mut config = Config::new();
+        config.authz.permission_loader = Some(crate::authz::permission_loader(Rc::clone(&loader)));
+        LoginManager { loader, config }
     }
 
     /// Where guards send anonymous browsers (`login_view`): a path such as `/login`, or an
@@ -467,6 +467,34 @@ impl<L: UserLoader> LoginManager<L> {
     /// absolute lifetime, actix-identity's `login_deadline`); remember cookies included.
     pub fn login_lifetime(mut self, lifetime: Duration) -> Self {
         self.config.server_side.lifetime = Some(lifetime);
+        self
+    }
+}
+
+/// Authorization settings: what a permission guard answers a logged-in user without the
+/// permission, and where the anonymous-only guard sends a logged-in visitor.
+impl<L: UserLoader> LoginManager<L> {
+    /// Answer logged-in users refused by a permission check with this, instead of the
+    /// built-in 403 (an HTML page, or `{"error":"forbidden"}` for clients preferring JSON).
+    pub fn forbidden_handler(
+        mut self,
+        handler: impl Fn(&HttpRequest) -> HttpResponse + 'static,
+    ) -> Self {
+        self.config.authz.forbidden_handler = Some(Rc::new(handler));
+        self
+    }
+
+    /// Answer a refused permission check with 404 instead of 403, for resources whose
+    /// existence is secret. A [`forbidden_handler`](Self::forbidden_handler) wins.
+    pub fn forbidden_as_not_found(mut self, enabled: bool) -> Self {
+        self.config.authz.forbidden_as_not_found = enabled;
+        self
+    }
+
+    /// Where `#[anonymous_required]` sends a visitor who is already logged in, when the
+    /// request carries no safe `next` (default `/`).
+    pub fn anonymous_redirect(mut self, path: impl Into<String>) -> Self {
+        self.config.authz.anonymous_redirect = Some(path.into());
         self
     }
 }

@@ -110,4 +110,18 @@ pub trait UserLoader: 'static {
         let _ = req;
         std::future::ready(Ok(None))
     }
+
+    /// Loads the permissions of `user` that are not kept with it (another table, a policy
+    /// service), for the permission guards and the [`Permissions`](crate::Permissions)
+    /// extractor. It runs at most once per request, however many of them ask, and only when
+    /// [`HasPermission::has_permission`](crate::HasPermission::has_permission) did not
+    /// already grant what was asked. An error answers 500, never a silent deny. The default
+    /// finds none.
+    fn load_permissions(
+        &self,
+        user: &Self::User,
+    ) -> impl Future<Output = Result<crate::PermissionSet<Self::User>, Self::Error>> {
+        let _ = user;
+        std::future::ready(Ok(crate::PermissionSet::new()))
+    }
 }

@@ -17,4 +17,5 @@ fn ui() {
     cases.pass("tests/pass/generic-handler.rs");
     cases.pass("tests/pass/renamed-actix-web.rs");
     cases.pass("tests/pass/deny-warnings.rs");
+    cases.pass("tests/pass/permissions.rs");
 }

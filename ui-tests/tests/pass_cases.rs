@@ -13,6 +13,8 @@ pub mod derive_auth_user;
 pub mod generic_handler;
 #[path = "pass/get-above-and-below.rs"]
 pub mod get_above_and_below;
+#[path = "pass/permissions.rs"]
+pub mod permissions;
 #[path = "pass/renamed-actix-web.rs"]
 pub mod renamed_actix_web;
 #[path = "pass/resource-to.rs"]
@@ -26,6 +28,7 @@ fn pass_cases_run() {
     deny_warnings::main();
     generic_handler::main();
     get_above_and_below::main();
+    permissions::main();
     renamed_actix_web::main();
     resource_to::main();
     route_and_routes::main();

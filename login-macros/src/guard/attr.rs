@@ -1,17 +1,21 @@
-//! The guard's arguments (`login_view = "/…"`, `refresh_view = "/…"`), parsed into
-//! [`GuardArgs`].
+//! The guard's arguments (`login_view = "/…"`, `refresh_view = "/…"`, `permission = …`,
+//! and `#[permission_required]`'s rule), parsed into [`GuardArgs`].
 
 use proc_macro2::{TokenStream, TokenTree};
-use syn::parse::Parser;
+use syn::parse::{ParseStream, Parser};
 use syn::{Expr, ExprLit, Lit, LitStr, Path, Token};
 
 use super::Kind;
+use super::permission::Rule;
 use crate::errors::Errors;
 
 /// `login_view = "/path"`: where anonymous visitors go, for this handler.
 pub(crate) const LOGIN_VIEW: &str = "login_view";
 /// `refresh_view = "/path"`: where stale logins go, for this handler.
 pub(crate) const REFRESH_VIEW: &str = "refresh_view";
+/// `permission = Perm::Admin` (or `any(..)` / `all(..)`): a permission the login guards also
+/// require.
+pub(crate) const PERMISSION: &str = "permission";
 /// Hidden: set on a guard by another guard on the same function that already reported the
 /// errors, so this one passes the item through instead of reporting them again.
 pub(crate) const REPORTED: &str = "__reported";
@@ -21,6 +25,8 @@ pub(crate) const REPORTED: &str = "__reported";
 pub(crate) struct GuardArgs {
     pub(crate) login_view: Option<LitStr>,
     pub(crate) refresh_view: Option<LitStr>,
+    /// The permission rule, checked after the login (and freshness) check.
+    pub(crate) permission: Option<Rule>,
     /// See [`REPORTED`].
     pub(crate) already_reported: bool,
 }
@@ -30,30 +36,46 @@ pub(crate) struct GuardArgs {
 struct RawArgs {
     login_view: Option<(Path, LitStr)>,
     refresh_view: Option<(Path, LitStr)>,
+    permission: Option<(Path, Rule)>,
+    /// `#[permission_required]`'s rule, written first and without a key.
+    positional_rule: Option<Rule>,
     already_reported: bool,
 }
 
 /// Parses a guard's arguments; every mistake goes to `errors`, what is valid is kept.
 pub(crate) fn parse(kind: Kind, args: TokenStream, errors: &mut Errors) -> GuardArgs {
     let mut raw = RawArgs::default();
+    let args = if kind == Kind::Permission {
+        let (rule, rest) = errors
+            .take(split_positional_rule.parse2(args))
+            .unwrap_or_default();
+        raw.positional_rule = rule.and_then(|rule| errors.take(Rule::from_expr(&rule)));
+        rest
+    } else {
+        args
+    };
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident(REPORTED) {
             raw.already_reported = true;
             return Ok(());
         }
-        let key = [LOGIN_VIEW, REFRESH_VIEW]
+        let key = [LOGIN_VIEW, REFRESH_VIEW, PERMISSION]
             .into_iter()
             .find(|key| meta.path.is_ident(key));
         let Some(key) = key else {
-            errors.push(syn::Error::new_spanned(
-                &meta.path,
+            let message = if kind == Kind::Permission && meta.path.get_ident().is_none() {
+                "`#[permission_required]` takes one permission: combine several with \
+                 `all(..)` or `any(..)`"
+                    .to_owned()
+            } else {
                 format!(
                     "unknown `{}` argument `{}`; {}",
                     kind.name(),
                     crate::display::path_name(&meta.path),
                     expected(kind)
-                ),
-            ));
+                )
+            };
+            errors.push(syn::Error::new_spanned(&meta.path, message));
             // Skip the value so the arguments after it are still checked.
             if meta.input.peek(Token![=]) {
                 meta.value()?.parse::<Expr>()?;
@@ -62,6 +84,28 @@ pub(crate) fn parse(kind: Kind, args: TokenStream, errors: &mut Errors) -> Guard
             }
             return Ok(());
         };
+        if key == PERMISSION {
+            if !meta.input.peek(Token![=]) {
+                return Err(syn::Error::new_spanned(
+                    &meta.path,
+                    "`permission` needs a value: write `permission = YourPermission::Variant`",
+                ));
+            }
+            let value: Expr = meta.value()?.parse()?;
+            let Some(rule) = errors.take(Rule::from_expr(&value)) else {
+                return Ok(());
+            };
+            if raw.permission.is_some() {
+                errors.push(syn::Error::new_spanned(
+                    &meta.path,
+                    "duplicate `permission` argument: require several permissions with \
+                     `permission = all(..)` or `permission = any(..)`",
+                ));
+            } else {
+                raw.permission = Some((meta.path, rule));
+            }
+            return Ok(());
+        }
         if !meta.input.peek(Token![=]) {
             return Err(syn::Error::new_spanned(
                 &meta.path,
@@ -107,14 +151,91 @@ impl RawArgs {
                 ));
                 None
             }
+            (Kind::Permission | Kind::Anonymous, Some((path, _))) => {
+                errors.push(syn::Error::new_spanned(
+                    path,
+                    format!(
+                        "`refresh_view` has no effect on `#[{}]`: use \
+                         `#[fresh_login_required(refresh_view = \"/…\", permission = …)]`",
+                        kind.name()
+                    ),
+                ));
+                None
+            }
             (_, refresh_view) => refresh_view.map(|(_, view)| view),
         };
+        let login_view = match (kind, self.login_view) {
+            (Kind::Anonymous, Some((path, _))) => {
+                errors.push(syn::Error::new_spanned(
+                    path,
+                    "`login_view` has no effect on `#[anonymous_required]`, which admits \
+                     anonymous visitors: set where logged-in ones go with \
+                     `LoginManager::anonymous_redirect`",
+                ));
+                None
+            }
+            (_, login_view) => login_view.map(|(_, view)| view),
+        };
+        let permission = match (kind, self.permission) {
+            (Kind::Permission, Some((path, _))) => {
+                errors.push(syn::Error::new_spanned(
+                    path,
+                    "write the permission itself as the argument: \
+                     `#[permission_required(YourPermission::Variant)]`",
+                ));
+                None
+            }
+            (Kind::Anonymous, Some((path, _))) => {
+                errors.push(syn::Error::new_spanned(
+                    path,
+                    "`permission` has no effect on `#[anonymous_required]`, which admits only \
+                     visitors who are not logged in",
+                ));
+                None
+            }
+            (_, permission) => permission.map(|(_, rule)| rule),
+        };
+        let permission = if kind == Kind::Permission {
+            if self.positional_rule.is_none() && !self.already_reported && errors.is_empty() {
+                errors.push(syn::Error::new(
+                    proc_macro2::Span::call_site(),
+                    "`#[permission_required]` needs a permission: write \
+                     `#[permission_required(YourPermission::Variant)]`",
+                ));
+            }
+            self.positional_rule
+        } else {
+            permission
+        };
         GuardArgs {
-            login_view: self.login_view.map(|(_, view)| view),
+            login_view,
             refresh_view,
+            permission,
             already_reported: self.already_reported,
         }
     }
+}
+
+/// `#[permission_required]`'s leading rule, and the `key = value` arguments after it. A
+/// leading `key = value` (no rule) or `__reported` is left to the key parser.
+fn split_positional_rule(input: ParseStream<'_>) -> syn::Result<(Option<Expr>, TokenStream)> {
+    let is_reported = input
+        .fork()
+        .parse::<syn::Ident>()
+        .is_ok_and(|ident| ident == REPORTED);
+    if input.is_empty() || is_reported {
+        return Ok((None, input.parse()?));
+    }
+    let fork = input.fork();
+    if let Ok(Expr::Assign(_)) = fork.parse::<Expr>() {
+        return Ok((None, input.parse()?));
+    }
+    let rule: Expr = input.parse()?;
+    if input.is_empty() {
+        return Ok((Some(rule), TokenStream::new()));
+    }
+    input.parse::<Token![,]>()?;
+    Ok((Some(rule), input.parse()?))
 }
 
 /// A view must be a string literal naming a path on this site.
@@ -155,8 +276,13 @@ fn example(key: &str) -> &'static str {
 
 fn expected(kind: Kind) -> &'static str {
     match kind {
-        Kind::Login => "expected `login_view`",
-        Kind::Fresh => "expected `login_view` or `refresh_view`",
+        Kind::Login => "expected `login_view` or `permission`",
+        Kind::Fresh => "expected `login_view`, `refresh_view` or `permission`",
+        Kind::Permission => "expected a permission, then `login_view`",
+        Kind::Anonymous => {
+            "it takes none (set where logged-in visitors go with \
+             `LoginManager::anonymous_redirect`)"
+        }
     }
 }
 
@@ -210,13 +336,63 @@ mod tests {
         assert_eq!(
             errors,
             [
-                "unknown `fresh_login_required` argument `next`; expected `login_view` or `refresh_view`",
+                "unknown `fresh_login_required` argument `next`; expected `login_view`, `refresh_view` or `permission`",
                 "`login_view` must be a string literal: write `login_view = \"/login\"`",
                 "`refresh_view` must be a path on this site starting with a single `/`, like `\"/reauthenticate\"`",
                 "duplicate `login_view` argument: remove this one",
             ]
         );
         assert_eq!(args.login_view.unwrap().value(), "/a");
+    }
+
+    #[test]
+    fn permissions_as_argument_and_as_rule() {
+        let (args, errors) = run(
+            Kind::Fresh,
+            quote!(permission = any(Perm::A, Perm::B), refresh_view = "/again"),
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(args.permission.is_some() && args.refresh_view.is_some());
+        let (args, errors) = run(
+            Kind::Permission,
+            quote!(all(Perm::A, Perm::B), login_view = "/in"),
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(args.permission.is_some());
+        assert_eq!(args.login_view.unwrap().value(), "/in");
+    }
+
+    #[test]
+    fn permission_mistakes_are_reported_at_their_tokens() {
+        let (_, errors) = run(
+            Kind::Login,
+            quote!(permission = Perm::A, permission = Perm::B),
+        );
+        assert_eq!(
+            errors,
+            [
+                "duplicate `permission` argument: require several permissions with \
+              `permission = all(..)` or `permission = any(..)`"
+            ]
+        );
+        let (_, errors) = run(Kind::Permission, quote!(Perm::A, Perm::B));
+        assert_eq!(
+            errors,
+            [
+                "`#[permission_required]` takes one permission: combine several with `all(..)` or `any(..)`"
+            ]
+        );
+        let (_, errors) = run(Kind::Permission, quote!());
+        assert!(errors[0].starts_with("`#[permission_required]` needs a permission"));
+        let (_, errors) = run(Kind::Permission, quote!(permission = Perm::A));
+        assert!(
+            errors[0].starts_with("write the permission itself"),
+            "{errors:?}"
+        );
+        let (_, errors) = run(Kind::Anonymous, quote!(login_view = "/in"));
+        assert!(errors[0].starts_with("`login_view` has no effect on `#[anonymous_required]`"));
+        let (args, errors) = run(Kind::Permission, quote!(__reported));
+        assert!(errors.is_empty() && args.already_reported);
     }
 
     #[test]

@@ -105,6 +105,23 @@ pub(crate) fn guarded(kind: Kind, args: &GuardArgs, handler: &Handler) -> TokenS
         (Some(extract_fn), Some(extract))
     };
     let asyncness = &sig.asyncness;
+    // Login, then freshness, then permission: each its own statement, all before extraction.
+    let login_check = if kind == Kind::Anonymous {
+        super::permission::anonymous_check()
+    } else {
+        quote! {
+            #private::guard(
+                &__login_request,
+                #private::GuardSpec {
+                    fresh: #fresh,
+                    login_view: #login_view,
+                    refresh_view: #refresh_view,
+                },
+            )
+            .await?;
+        }
+    };
+    let permission_check = args.permission.as_ref().map(super::permission::check);
 
     quote! {
         #(#attrs)*
@@ -118,15 +135,8 @@ pub(crate) fn guarded(kind: Kind, args: &GuardArgs, handler: &Handler) -> TokenS
             #inner_sig #block
             #extract_fn
 
-            #private::guard(
-                &__login_request,
-                #private::GuardSpec {
-                    fresh: #fresh,
-                    login_view: #login_view,
-                    refresh_view: #refresh_view,
-                },
-            )
-            .await?;
+            #login_check
+            #permission_check
             #extract
             ::core::result::Result::Ok(#inner_ident #turbofish (#(#bindings),*).await)
         }

@@ -1,9 +1,11 @@
-//! `#[login_required]` / `#[fresh_login_required]`: parse ([`attr`], [`ast`]) → validate
-//! ([`valid`]) → expand ([`expand`]).
+//! `#[login_required]` / `#[fresh_login_required]` / `#[permission_required]` /
+//! `#[anonymous_required]`: parse ([`attr`], [`ast`]) → validate ([`valid`]) → expand
+//! ([`expand`]); the permission rule and its check are in [`permission`].
 
 mod ast;
 mod attr;
 mod expand;
+mod permission;
 mod valid;
 
 use proc_macro2::TokenStream;
@@ -18,6 +20,10 @@ pub(crate) enum Kind {
     Login,
     /// `#[fresh_login_required]`: a user who logged in with credentials in this session.
     Fresh,
+    /// `#[permission_required(..)]`: a logged-in user holding a permission.
+    Permission,
+    /// `#[anonymous_required]`: a visitor who is not logged in (login and sign-up pages).
+    Anonymous,
 }
 
 impl Kind {
@@ -26,13 +32,15 @@ impl Kind {
         match self {
             Self::Login => "login_required",
             Self::Fresh => "fresh_login_required",
+            Self::Permission => "permission_required",
+            Self::Anonymous => "anonymous_required",
         }
     }
 
     /// The guard an attribute path names (`login_required`, `login_runtime::login_required`).
     pub(crate) fn from_path(path: &Path) -> Option<Self> {
         let last = path.segments.last()?;
-        [Self::Login, Self::Fresh]
+        [Self::Login, Self::Fresh, Self::Permission, Self::Anonymous]
             .into_iter()
             .find(|kind| last.ident == kind.name())
     }
@@ -103,6 +111,35 @@ mod tests {
         );
         let passed = expand(Kind::Fresh, quote!(__reported), quote! { fn index() {} });
         assert_eq!(passed.to_string(), "fn index () { }");
+    }
+
+    #[test]
+    fn permission_is_checked_after_the_login_guard_and_before_extraction() {
+        let out = expand(
+            Kind::Fresh,
+            quote!(permission = Perm::A),
+            quote! { async fn index(body: web::Json<u8>) -> u8 { *body } },
+        )
+        .to_string();
+        let guard = out
+            .find(":: login_runtime :: __private :: guard (")
+            .unwrap();
+        let permission = out.find("__private :: authorize_check (").unwrap();
+        let extract = out.find("= __login_extract (").unwrap();
+        assert!(guard < permission && permission < extract, "{out}");
+        assert!(out.contains("fresh : true"), "{out}");
+    }
+
+    #[test]
+    fn anonymous_required_replaces_the_login_guard() {
+        let out = expand(
+            Kind::Anonymous,
+            quote!(),
+            quote! { async fn login() -> &'static str { "form" } },
+        )
+        .to_string();
+        assert!(out.contains("__private :: anonymous_only ("), "{out}");
+        assert!(!out.contains("__private :: guard ("), "{out}");
     }
 
     #[test]

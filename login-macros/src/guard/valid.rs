@@ -16,6 +16,8 @@ pub(crate) fn validate(kind: Kind, handler: &Handler, errors: &mut Errors) {
     for (other, attr) in &handler.sibling_guards {
         let message = if *other == kind {
             format!("duplicate `#[{this}]` on this handler: remove this one")
+        } else if let Some(message) = super::permission::sibling_message(kind, *other) {
+            message
         } else {
             "`#[login_required]` and `#[fresh_login_required]` cannot both guard one \
              handler: keep only `#[fresh_login_required]`, which also requires a login"

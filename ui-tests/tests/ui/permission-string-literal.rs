@@ -1,0 +1,27 @@
+use actix_web::HttpResponse;
+use login_runtime::{AuthUser, HasPermission, Permission, permission_required};
+
+#[derive(Clone, AuthUser)]
+struct User {
+    id: u64,
+}
+
+#[derive(PartialEq)]
+enum Perm {
+    Admin,
+}
+
+impl Permission for Perm {
+    type User = User;
+}
+
+impl HasPermission<Perm> for User {}
+
+#[permission_required("admin")]
+async fn admin() -> HttpResponse {
+    HttpResponse::Ok().finish()
+}
+
+fn main() {
+    let _ = Perm::Admin;
+}
