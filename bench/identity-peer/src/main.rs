@@ -1,0 +1,89 @@
+//! actix-identity 0.9 on actix-session 0.11: the same routes as `bench-server`.
+//!
+//! `identity-peer --port P [--store cookie|redis] [--redis-url URL]`; `ACTIX_WORKERS` sets
+//! the worker count (default 1).
+//!
+//! - `POST /login` logs user `42` in and sets the session cookie;
+//! - `GET /protected` extracts `Identity` and answers its id, `42`, with 200, or 401 without
+//!   a login (the extractor's own answer).
+
+use actix_identity::{Identity, IdentityMiddleware};
+use actix_session::SessionMiddleware;
+use actix_session::storage::{CookieSessionStore, RedisSessionStore};
+use actix_web::cookie::Key;
+use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, get, post};
+
+#[post("/login")]
+async fn login(req: HttpRequest) -> actix_web::Result<HttpResponse> {
+    Identity::login(&req.extensions(), "42".to_owned())
+        .map_err(actix_web::error::ErrorInternalServerError)?;
+    Ok(HttpResponse::Ok().body("logged in"))
+}
+
+#[get("/protected")]
+async fn protected(user: Identity) -> actix_web::Result<String> {
+    user.id().map_err(actix_web::error::ErrorUnauthorized)
+}
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    let mut port = 8089_u16;
+    let mut redis_url = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let value = args.next().unwrap_or_default();
+        match arg.as_str() {
+            "--port" => port = value.parse().map_err(std::io::Error::other)?,
+            "--store" if value == "redis" => {
+                redis_url.get_or_insert_with(|| "redis://127.0.0.1:6379".to_owned());
+            }
+            "--store" if value == "cookie" => {}
+            "--redis-url" => redis_url = Some(value),
+            _ => return Err(std::io::Error::other(format!("unknown argument {arg} {value}"))),
+        }
+    }
+    let workers = std::env::var("ACTIX_WORKERS")
+        .ok()
+        .and_then(|workers| workers.parse().ok())
+        .unwrap_or(1);
+    let key = Key::generate();
+    match redis_url {
+        None => {
+            HttpServer::new(move || {
+                App::new()
+                    .service(login)
+                    .service(protected)
+                    .wrap(IdentityMiddleware::default())
+                    .wrap(
+                        SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+                            .cookie_secure(false)
+                            .build(),
+                    )
+            })
+            .workers(workers)
+            .bind(("127.0.0.1", port))?
+            .run()
+            .await
+        }
+        Some(url) => {
+            let store = RedisSessionStore::new(url)
+                .await
+                .map_err(|error| std::io::Error::other(error.to_string()))?;
+            HttpServer::new(move || {
+                App::new()
+                    .service(login)
+                    .service(protected)
+                    .wrap(IdentityMiddleware::default())
+                    .wrap(
+                        SessionMiddleware::builder(store.clone(), key.clone())
+                            .cookie_secure(false)
+                            .build(),
+                    )
+            })
+            .workers(workers)
+            .bind(("127.0.0.1", port))?
+            .run()
+            .await
+        }
+    }
+}

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Measures every server of BENCHMARKS.md in one run, the same way, on 127.0.0.1.
+#
+#   bench/run.sh [LABEL]          # results in bench/results/LABEL/ (default: the commit)
+#
+# For each row: start the server (one worker), log in, check that the cookie gives 200 "42"
+# and no cookie 401, then
+#   1. load: wrk (1 thread, $CONNS connections, $DURATION s) with the server pinned to CPU 0
+#      and wrk to CPU 1: req/s, p50/p99, and server CPU µs per request from /proc/PID/stat;
+#   2. instructions: the server under callgrind, once with $N1 and once with $N2 requests on
+#      one keep-alive connection; (Ir2 - Ir1) / (N2 - N1) is the user-space instructions per
+#      request, start-up and login cancelling out.
+# Ratios are to the bare actix-web row and to actix-identity on the same store, from this run.
+#
+# Needs: cargo, python3 (with venv), valgrind, wrk (installed with apt-get when missing), a
+# Redis on $REDIS_URL for the Redis rows. Creates bench/.venv from PyPI for Flask-Login.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+LABEL=${1:-$(git rev-parse --short HEAD)}
+OUT=$ROOT/bench/results/$LABEL
+N1=${N1:-300}
+N2=${N2:-1300}
+DURATION=${DURATION:-10}
+CONNS=${CONNS:-8}
+REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
+PORT=${PORT:-18080}
+AGENT="bench/1"
+mkdir -p "$OUT"
+
+say() { printf '\n==> %s\n' "$*" >&2; }
+fail() { printf 'bench FAILED: %s\n' "$*" >&2; exit 1; }
+
+say "tools"
+command -v valgrind >/dev/null || fail "valgrind is missing (apt-get install -y valgrind)"
+if ! command -v wrk >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+fi
+if [ ! -x bench/.venv/bin/gunicorn ]; then
+    python3 -m venv bench/.venv
+    bench/.venv/bin/pip install -q -r bench/flask/requirements.txt
+fi
+
+say "build (release)"
+cargo build --release -p examples --bin bench-server
+# The peer has its own lock file; it shares the target dir so common crates build once.
+cargo build --release --manifest-path bench/identity-peer/Cargo.toml --target-dir "$ROOT/target"
+OURS=$ROOT/target/release/bench-server
+PEER=$ROOT/target/release/identity-peer
+GUNICORN="$ROOT/bench/.venv/bin/gunicorn -w 1 --chdir $ROOT/bench/flask app:app -b"
+
+client() { python3 "$ROOT/bench/client.py" "$@"; }
+
+wait_port() { # bounded: 120 s (valgrind start-up is slow)
+    for _ in $(seq 1 600); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0
+        sleep 0.2
+    done
+    fail "nothing listens on $PORT"
+}
+
+stop() { # SIGINT: actix (and gunicorn) shut down cleanly, so callgrind writes its counts
+    kill -INT "$1" 2>/dev/null || true
+    for _ in $(seq 1 300); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+    kill -KILL "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
+cpu_ticks() { # utime + stime of the process and its children (gunicorn's worker)
+    local total=0 pid
+    for pid in "$1" $(pgrep -P "$1" || true); do
+        [ -r "/proc/$pid/stat" ] || continue
+        total=$((total + $(sed 's/.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}')))
+    done
+    echo "$total"
+}
+
+# Starts the server for a row: $1 = kind (ours|peer|flask), the rest its arguments.
+# Prefix: taskset / valgrind, in $WRAP.
+start() {
+    local kind=$1
+    shift
+    case $kind in
+        ours) ACTIX_WORKERS=1 $WRAP "$OURS" --port "$PORT" "$@" >"$OUT/server.log" 2>&1 & ;;
+        peer) ACTIX_WORKERS=1 $WRAP "$PEER" --port "$PORT" "$@" >"$OUT/server.log" 2>&1 & ;;
+        flask) $WRAP $GUNICORN "127.0.0.1:$PORT" >"$OUT/server.log" 2>&1 & ;;
+    esac
+    SERVER=$!
+    wait_port
+}
+
+cookie_for() { # $1 = none|session|remember
+    case $1 in
+        none) echo "" ;;
+        *) client login "$PORT" "$1" ;;
+    esac
+}
+
+printf 'row\treq_s\tp50\tp99\tcpu_us\tir\n' >"$OUT/results.tsv"
+
+# One row: name, cookie mode, path, callgrind (yes|no), server kind and arguments.
+row() {
+    local name=$1 mode=$2 path=$3 grind=$4
+    shift 4
+    say "$name"
+    # 1. Under load, pinned.
+    PORT=$((PORT + 1))
+    WRAP="taskset -c 0"
+    start "$@"
+    local cookie
+    cookie=$(cookie_for "$mode")
+    client check "$PORT" "$path" "$cookie"
+    client run "$PORT" "$path" "$cookie" 500 # warm-up
+    local before after
+    local headers=(-H "User-Agent: $AGENT")
+    [ -n "$cookie" ] && headers+=(-H "Cookie: $cookie")
+    before=$(cpu_ticks "$SERVER")
+    taskset -c 1 wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "${headers[@]}" \
+        "http://127.0.0.1:$PORT$path" >"$OUT/$name.wrk"
+    after=$(cpu_ticks "$SERVER")
+    stop "$SERVER"
+    grep -q "Non-2xx" "$OUT/$name.wrk" && fail "$name: wrk saw non-2xx answers ($OUT/$name.wrk)"
+    local requests req_s p50 p99 cpu_us
+    requests=$(awk '/requests in/ {print $1}' "$OUT/$name.wrk")
+    req_s=$(awk '/Requests\/sec/ {print $2}' "$OUT/$name.wrk")
+    p50=$(awk '$1 == "50%" {print $2}' "$OUT/$name.wrk")
+    p99=$(awk '$1 == "99%" {print $2}' "$OUT/$name.wrk")
+    cpu_us=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
+        'BEGIN {printf "%.1f", t * 1e6 / hz / n}')
+
+    # 2. Instructions per request: two runs under callgrind.
+    local ir=-
+    if [ "$grind" = yes ]; then
+        local n totals=()
+        for n in "$N1" "$N2"; do
+            PORT=$((PORT + 1))
+            WRAP="valgrind --tool=callgrind --callgrind-out-file=$OUT/$name.$n.callgrind"
+            start "$@"
+            cookie=$(cookie_for "$mode")
+            client run "$PORT" "$path" "$cookie" "$n"
+            stop "$SERVER"
+            totals+=("$(awk '/^(summary|totals):/ {print $2; exit}' "$OUT/$name.$n.callgrind")")
+        done
+        ir=$(( (totals[1] - totals[0]) / (N2 - N1) ))
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$req_s" "$p50" "$p99" "$cpu_us" "$ir" \
+        | tee -a "$OUT/results.tsv" >&2
+}
+
+row bare none /protected yes ours --bare
+row identity session /protected yes peer
+row ours-off session /protected yes ours --protection off
+row ours-basic session /protected yes ours
+row ours-session-hash session /protected yes ours --session-hash
+row ours-remember remember /protected yes ours
+row identity-redis session /protected yes peer --store redis --redis-url "$REDIS_URL"
+row ours-redis session /protected yes ours --store redis --redis-url "$REDIS_URL"
+row open-no-manager none /open yes ours --no-manager
+row open-manager none /open yes ours
+row flask session /protected no flask
+row flask-remember remember /protected no flask
+
+say "table"
+python3 "$ROOT/bench/table.py" "$OUT/results.tsv" | tee "$OUT/results.md"
