@@ -7,6 +7,7 @@ use std::time::Duration;
 use actix_web::cookie::SameSite;
 use actix_web::{HttpRequest, HttpResponse};
 use actix_web_flash_messages::Level;
+use subtle::ConstantTimeEq;
 
 use crate::events::LoginEvent;
 use crate::key::SecretKey;
@@ -215,6 +216,20 @@ impl Config {
         std::iter::once(&self.key)
             .chain(self.previous_keys.iter())
             .map(move |key| hash.map(|hash| key.session_hash_tag(hash)))
+    }
+
+    /// The position in [`hash_tags`](Self::hash_tags) of the tag that matches the session's
+    /// `stored` one, computed on the stack and compared in constant time; `Some(0)` when
+    /// neither the user nor the session has a tag.
+    pub(crate) fn bound_tag(&self, hash: Option<&[u8]>, stored: Option<&str>) -> Option<usize> {
+        let Some(hash) = hash else {
+            return stored.is_none().then_some(0);
+        };
+        let stored = stored?;
+        std::iter::once(&self.key)
+            .chain(self.previous_keys.iter())
+            // Constant-time compare: the tag is a MAC the client must not learn by timing.
+            .position(|key| bool::from(key.session_hash_tag_hex(hash).ct_eq(stored.as_bytes())))
     }
 
     pub(crate) fn emit(&self, event: LoginEvent) {

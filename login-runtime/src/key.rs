@@ -11,7 +11,7 @@ use hmac::Hmac;
 use hmac::Mac;
 use hmac::digest::KeyInit;
 use rand::RngCore;
-use sha2::Sha256;
+use sha2::{Sha256, Sha512};
 
 /// Shortest accepted key, in bytes.
 const MIN_KEY_LEN: usize = 32;
@@ -57,7 +57,32 @@ const SESSION_HASH_TAG_BYTES: usize = 16;
 /// # Ok::<(), login_runtime::WeakKeyError>(())
 /// ```
 #[derive(Clone)]
-pub struct SecretKey(Box<[u8]>);
+pub struct SecretKey {
+    bytes: Box<[u8]>,
+    /// The key's MAC states, keyed once here rather than on every request.
+    prepared: Box<Prepared>,
+}
+
+/// HMAC states already keyed with the secret (and, for the session hash tag, already fed its
+/// domain prefix): a MAC is then a clone and the message's blocks, not two more blocks of key
+/// schedule each time. They are derived from the key and as secret as it is; `Debug` never
+/// shows them.
+#[derive(Clone)]
+struct Prepared {
+    sha512: Hmac<Sha512>,
+    session_hash_tag: Hmac<Sha256>,
+}
+
+impl Prepared {
+    fn new(key: &[u8]) -> Self {
+        let mut session_hash_tag: Hmac<Sha256> = keyed_mac(key);
+        session_hash_tag.update(SESSION_HASH_TAG_DOMAIN);
+        Prepared {
+            sha512: keyed_mac(key),
+            session_hash_tag,
+        }
+    }
+}
 
 impl SecretKey {
     /// Makes a key from raw bytes, refusing keys of too little entropy.
@@ -108,7 +133,12 @@ impl SecretKey {
                 },
             });
         }
-        Ok(SecretKey(bytes.into()))
+        Ok(SecretKey::from_material(bytes.into()))
+    }
+
+    fn from_material(bytes: Box<[u8]>) -> SecretKey {
+        let prepared = Box::new(Prepared::new(&bytes));
+        SecretKey { bytes, prepared }
     }
 
     /// Generates a key of 64 random bytes from `rand`'s thread-local generator (a CSPRNG
@@ -128,7 +158,7 @@ impl SecretKey {
     pub fn generate() -> SecretKey {
         let mut bytes = [0_u8; GENERATED_KEY_LEN];
         rand::rng().fill_bytes(&mut bytes);
-        SecretKey(Box::new(bytes))
+        SecretKey::from_material(Box::new(bytes))
     }
 
     /// The key material, e.g. to hand it to `actix_web::cookie::Key::derive_from`.
@@ -143,7 +173,12 @@ impl SecretKey {
     /// # Ok::<(), login_runtime::WeakKeyError>(())
     /// ```
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        &self.bytes
+    }
+
+    /// HMAC-SHA-512 keyed with this key, ready for the message (a clone of a prepared state).
+    pub(crate) fn hmac_sha512(&self) -> Hmac<Sha512> {
+        self.prepared.sha512.clone()
     }
 
     /// A keyed digest of a user's session auth hash (e.g. the password hash), stored in the
@@ -167,11 +202,21 @@ impl SecretKey {
     /// assert_ne!(tag, key.session_hash_tag(b"a new password hash"));
     /// ```
     pub fn session_hash_tag(&self, session_hash: &[u8]) -> String {
-        let mut mac: Hmac<Sha256> = keyed_mac(&self.0);
-        mac.update(SESSION_HASH_TAG_DOMAIN);
+        let hex = self.session_hash_tag_hex(session_hash);
+        String::from_utf8_lossy(&hex).into_owned()
+    }
+
+    /// [`session_hash_tag`](Self::session_hash_tag) as lowercase hex bytes on the stack, for
+    /// comparing with a stored tag without allocating.
+    pub(crate) fn session_hash_tag_hex(&self, session_hash: &[u8]) -> [u8; 2 * SESSION_HASH_TAG_BYTES] {
+        let mut mac = self.prepared.session_hash_tag.clone();
         mac.update(session_hash);
         let digest = mac.finalize().into_bytes();
-        hex::encode(digest.get(..SESSION_HASH_TAG_BYTES).unwrap_or(&digest))
+        let mut tag = [0_u8; SESSION_HASH_TAG_BYTES];
+        for (out, byte) in tag.iter_mut().zip(digest.iter()) {
+            *out = *byte;
+        }
+        lower_hex(&tag)
     }
 }
 
@@ -179,7 +224,7 @@ impl fmt::Debug for SecretKey {
     /// Shows the key's length only: key material must never reach logs.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SecretKey")
-            .field("len", &self.0.len())
+            .field("len", &self.bytes.len())
             .finish_non_exhaustive()
     }
 }
@@ -250,6 +295,20 @@ impl fmt::Display for WeakKeyReason {
             ),
         }
     }
+}
+
+/// `bytes` as lowercase hex, on the stack.
+pub(crate) fn lower_hex<const N: usize, const M: usize>(bytes: &[u8; N]) -> [u8; M] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0_u8; M];
+    for (pair, byte) in out.chunks_exact_mut(2).zip(bytes.iter()) {
+        if let [high, low] = pair {
+            let digit = |nibble: u8| DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0');
+            *high = digit(byte >> 4);
+            *low = digit(byte & 0x0f);
+        }
+    }
+    out
 }
 
 /// A MAC keyed with `key`.

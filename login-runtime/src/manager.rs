@@ -6,7 +6,6 @@ use std::future::{Ready, ready};
 use std::rc::Rc;
 use std::time::Duration;
 
-use actix_session::SessionExt;
 use actix_web::body::MessageBody;
 use actix_web::cookie::Cookie;
 use actix_web::cookie::time::OffsetDateTime;
@@ -340,8 +339,7 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let session_present = session_middleware_present(&req);
-        let state = Rc::new(RequestState::new(Rc::clone(&self.backend), session_present));
+        let state = Rc::new(RequestState::new(Rc::clone(&self.backend)));
         req.extensions_mut().insert(Rc::clone(&state));
         // However the request ends, drop a load still pending: it holds the request, which
         // holds the state.
@@ -424,24 +422,6 @@ fn latest_cookie_date() -> OffsetDateTime {
 fn cookie_lifetime(duration: Duration) -> Option<actix_web::cookie::time::Duration> {
     let seconds = i64::try_from(duration.as_secs()).ok()?;
     Some(actix_web::cookie::time::Duration::seconds(seconds))
-}
-
-/// Whether a `SessionMiddleware` wraps this request. actix-session offers no public test, so
-/// this moves the request's extensions aside, marks a fresh session, and puts the real
-/// extensions back: if a session middleware had installed its session, it replaces the
-/// marked one.
-fn session_middleware_present(req: &ServiceRequest) -> bool {
-    const PROBE: &str = "__login_runtime_probe";
-    let saved = std::mem::take(&mut *req.extensions_mut());
-    let probe = req.get_session();
-    let marked = probe.insert(PROBE, true).is_ok();
-    req.extensions_mut().extend(saved);
-    let session = req.get_session();
-    if session.contains_key(PROBE) {
-        session.remove(PROBE);
-        return false;
-    }
-    marked
 }
 
 /// Several servers: the device registry and the login timeouts (see [`Devices`](crate::Devices)).

@@ -4,7 +4,9 @@
 
 use std::any::Any;
 use std::cell::{Cell, OnceCell, RefCell};
+use std::borrow::Cow;
 use std::rc::Rc;
+use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
 use actix_session::{Session, SessionExt};
@@ -15,7 +17,6 @@ use futures_util::future::{LocalBoxFuture, Shared};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha512};
-use subtle::ConstantTimeEq;
 
 use crate::config::Config;
 use crate::error::LoginError;
@@ -83,6 +84,14 @@ pub(crate) struct Current {
 
 type Resolution = Result<Option<Current>, Rc<LoginError>>;
 
+/// The request's user as far as it is known: not asked for yet, being loaded (shared by every
+/// guard and extractor that waits for it), or settled.
+enum Slot {
+    Empty,
+    Pending(Shared<LocalBoxFuture<'static, Resolution>>),
+    Done(Resolution),
+}
+
 /// What the response must do with the remember cookie.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum CookieAction {
@@ -93,9 +102,11 @@ pub(crate) enum CookieAction {
 
 pub(crate) struct RequestState {
     pub(crate) backend: Rc<dyn Backend>,
-    session_present: bool,
+    /// Whether a `SessionMiddleware` wraps the request; found out when first needed, so a
+    /// route that asks nothing of the login pays nothing for it.
+    session_present: OnceCell<bool>,
     protected: Cell<bool>,
-    resolution: RefCell<Option<Shared<LocalBoxFuture<'static, Resolution>>>>,
+    resolution: RefCell<Slot>,
     pub(crate) cookie: RefCell<CookieAction>,
     /// The request's remember token, verified at most once however often it is asked for.
     token: OnceCell<Option<RememberToken>>,
@@ -104,12 +115,12 @@ pub(crate) struct RequestState {
 }
 
 impl RequestState {
-    pub(crate) fn new(backend: Rc<dyn Backend>, session_present: bool) -> Self {
+    pub(crate) fn new(backend: Rc<dyn Backend>) -> Self {
         RequestState {
             backend,
-            session_present,
+            session_present: OnceCell::new(),
             protected: Cell::new(false),
-            resolution: RefCell::new(None),
+            resolution: RefCell::new(Slot::Empty),
             cookie: RefCell::new(CookieAction::Keep),
             token: OnceCell::new(),
             devices: crate::devices::RequestDevices::default(),
@@ -129,7 +140,10 @@ impl RequestState {
     }
 
     pub(crate) fn session(&self, req: &HttpRequest) -> Result<Session, LoginError> {
-        if self.session_present {
+        if *self
+            .session_present
+            .get_or_init(|| session_middleware_present(req))
+        {
             Ok(req.get_session())
         } else {
             Err(LoginError::NoSessionMiddleware)
@@ -155,16 +169,12 @@ impl RequestState {
     }
 
     fn settle(&self, resolution: Resolution) {
-        *self.resolution.borrow_mut() = Some(
-            futures_util::future::ready(resolution)
-                .boxed_local()
-                .shared(),
-        );
+        *self.resolution.borrow_mut() = Slot::Done(resolution);
     }
 
     /// Drops the cached load (and the request a pending one holds).
     pub(crate) fn forget_pending_load(&self) {
-        self.resolution.borrow_mut().take();
+        *self.resolution.borrow_mut() = Slot::Empty;
     }
 
     /// This request's user, loaded at most once however many guards and extractors ask.
@@ -172,16 +182,37 @@ impl RequestState {
         self: &Rc<Self>,
         req: &HttpRequest,
     ) -> Result<Option<Current>, LoginError> {
-        let pending = self.resolution.borrow().clone();
+        let pending = match &*self.resolution.borrow() {
+            Slot::Done(resolution) => return answer(resolution),
+            Slot::Pending(shared) => Some(shared.clone()),
+            Slot::Empty => None,
+        };
         let shared = match pending {
             Some(shared) => shared,
             None => {
-                let shared = resolve(Rc::clone(self), req.clone()).boxed_local().shared();
-                *self.resolution.borrow_mut() = Some(shared.clone());
+                let mut load = resolve(Rc::clone(self), req.clone()).boxed_local();
+                // The usual load (a session, an in-memory or cached user) is ready at once: keep
+                // its result as it is. Only a load that has to wait is shared, so that whoever
+                // asks meanwhile waits for the same one; a `Shared` that completes wakes the task
+                // polling it, which would cost actix a needless extra poll of the connection.
+                let first = std::future::poll_fn(|cx| Poll::Ready(load.as_mut().poll(cx))).await;
+                if let Poll::Ready(resolution) = first {
+                    let result = answer(&resolution);
+                    self.settle(resolution);
+                    return result;
+                }
+                let shared = load.shared();
+                *self.resolution.borrow_mut() = Slot::Pending(shared.clone());
                 shared
             }
         };
-        shared.await.map_err(|error| (*error).clone())
+        let resolution = shared.await;
+        let result = answer(&resolution);
+        let mut slot = self.resolution.borrow_mut();
+        if matches!(*slot, Slot::Pending(_)) {
+            *slot = Slot::Done(resolution);
+        }
+        result
     }
 
     /// Session protection, run at most once per request and only for a session that holds a
@@ -196,14 +227,29 @@ impl RequestState {
             return Ok(());
         }
         let session = self.session(req)?;
-        let Some(user_id) = read::<String>(&session, USER_ID) else {
-            return Ok(());
-        };
         let expected = identifier(req, config.trust_proxy_headers);
-        let stored = read::<String>(&session, IDENTIFIER);
-        if stored.as_deref() == Some(expected.as_str()) {
-            return Ok(());
+        {
+            let entries = session.entries();
+            if entries.get(USER_ID).and_then(|raw| json_str(raw)).is_none() {
+                return Ok(());
+            }
+            if entries
+                .get(IDENTIFIER)
+                .and_then(|raw| json_str(raw))
+                .is_some_and(|stored| stored.as_bytes() == expected.as_bytes())
+            {
+                return Ok(());
+            }
         }
+        // A session written before identifiers were compact holds the 128-hex SHA-512 one:
+        // the same client is recognised by it, and its identifier rewritten in the new form.
+        if read::<String>(&session, IDENTIFIER).is_some_and(|stored| {
+            stored.len() == 128 && stored == legacy_identifier(req, config.trust_proxy_headers)
+        })
+        {
+            return put(&session, IDENTIFIER, expected.as_str());
+        }
+        let user_id = read::<String>(&session, USER_ID);
         match mode {
             crate::SessionProtection::Strong => {
                 // A different client: drop the login (never the app's own keys) and its
@@ -211,7 +257,7 @@ impl RequestState {
                 remove_login_keys(&session);
                 self.set_cookie_action(CookieAction::Clear);
                 config.emit(LoginEvent::SessionProtected {
-                    user_id: Some(user_id),
+                    user_id,
                     dropped: true,
                 });
             }
@@ -222,7 +268,7 @@ impl RequestState {
                     put(&session, FRESH, false)?;
                 }
                 config.emit(LoginEvent::SessionProtected {
-                    user_id: Some(user_id),
+                    user_id,
                     dropped: false,
                 });
             }
@@ -343,7 +389,7 @@ impl RequestState {
             put(
                 &session,
                 IDENTIFIER,
-                identifier(req, config.trust_proxy_headers),
+                identifier(req, config.trust_proxy_headers).as_str(),
             )?;
         }
         self.protected.set(true);
@@ -404,6 +450,11 @@ impl RequestState {
     }
 }
 
+/// What a caller of [`RequestState::current`] gets from a resolution.
+fn answer(resolution: &Resolution) -> Result<Option<Current>, LoginError> {
+    resolution.clone().map_err(|error| (*error).clone())
+}
+
 /// Resolves the request's user: session, then remember cookie, then the request loader.
 async fn resolve(state: Rc<RequestState>, req: HttpRequest) -> Resolution {
     resolve_inner(&state, &req).await.map_err(Rc::new)
@@ -420,13 +471,12 @@ async fn resolve_inner(
     // A login whose device was revoked, or that timed out, is removed here.
     crate::devices::check_session(state, &session).await?;
 
-    if let Some(id) = read::<String>(&session, USER_ID) {
+    if let Some(id) = read_str(&session, USER_ID) {
         let user = Rc::clone(&backend).load_user(id.clone()).await?;
-        let stored_tag = read::<String>(&session, AUTH_HASH);
         let bound = user.as_ref().and_then(|user| {
-            config
-                .hash_tags(user.session_hash.as_deref())
-                .position(|tag| tags_match(stored_tag.as_deref(), tag.as_deref()))
+            let entries = session.entries();
+            let stored_tag = entries.get(AUTH_HASH).and_then(|raw| json_str(raw));
+            config.bound_tag(user.session_hash.as_deref(), stored_tag.as_deref())
         });
         match user {
             Some(user) if user.active && bound.is_some() => {
@@ -554,11 +604,17 @@ fn write_login(
     stamp: Option<&crate::devices::Stamp>,
 ) -> Result<(), LoginError> {
     put(session, USER_ID, user_id)?;
-    put(session, FRESH, fresh)?;
+    // A login that is not fresh stores no `_fresh`: absent reads as not fresh, and the
+    // session cookie stays shorter.
+    if fresh {
+        put(session, FRESH, true)?;
+    } else if session.contains_key(FRESH) {
+        session.remove(FRESH);
+    }
     put(
         session,
         IDENTIFIER,
-        identifier(req, config.trust_proxy_headers),
+        identifier(req, config.trust_proxy_headers).as_str(),
     )?;
     if let Some(tag) = tag {
         put(session, AUTH_HASH, tag)?;
@@ -593,19 +649,33 @@ fn resign(
     }
 }
 
-/// Constant-time comparison of the session's stored hash tag with the user's current one.
-fn tags_match(stored: Option<&str>, current: Option<&str>) -> bool {
-    match (stored, current) {
-        (None, None) => true,
-        (Some(stored), Some(current)) => bool::from(stored.as_bytes().ct_eq(current.as_bytes())),
-        _ => false,
-    }
-}
-
 /// Reads one of our keys; a value of the wrong shape (tampered, or written by something
 /// else) reads as absent rather than failing the request.
 pub(crate) fn read<T: DeserializeOwned>(session: &Session, key: &str) -> Option<T> {
     session.get::<T>(key).ok().flatten()
+}
+
+/// [`read`] for a string, without the JSON parser for the usual value (no escapes).
+fn read_str(session: &Session, key: &str) -> Option<String> {
+    session
+        .entries()
+        .get(key)
+        .and_then(|raw| json_str(raw))
+        .map(Cow::into_owned)
+}
+
+/// The string a session value (JSON) holds, or `None` if it holds something else. A string
+/// without escapes is borrowed as it stands; anything else goes through `serde_json`, so the
+/// answer is always the one `serde_json` gives.
+fn json_str(raw: &str) -> Option<Cow<'_, str>> {
+    let plain = raw
+        .strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'))
+        .filter(|inner| inner.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\'));
+    match plain {
+        Some(inner) => Some(Cow::Borrowed(inner)),
+        None => serde_json::from_str::<String>(raw).ok().map(Cow::Owned),
+    }
 }
 
 pub(crate) fn put<T: Serialize>(session: &Session, key: &str, value: T) -> Result<(), LoginError> {
@@ -651,9 +721,68 @@ pub(crate) fn remove_login_keys(session: &Session) {
     }
 }
 
-/// SHA-512 of the client's address and User-Agent (Flask-Login's `_create_identifier`).
-/// The address is the socket's, unless the app opted in to trusting proxy headers.
-pub(crate) fn identifier(req: &HttpRequest, trust_proxy_headers: bool) -> String {
+/// Domain separation for [`identifier`], hashed first.
+const IDENTIFIER_DOMAIN: &[u8] = b"login-runtime/session-identifier/v2\x00";
+
+/// Bytes of the SHA-512 kept in the identifier (hex: twice as many chars).
+const IDENTIFIER_BYTES: usize = 16;
+
+/// The session-protection identifier of a client: 32 lowercase hex digits.
+pub(crate) struct Identifier([u8; 2 * IDENTIFIER_BYTES]);
+
+impl Identifier {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Always ASCII hex digits.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+/// The client's identifier for session protection: SHA-512 of its address and User-Agent
+/// (as Flask-Login's `_create_identifier`), truncated to 128 bits. The session stores this
+/// digest, never the address or the agent. The address is the socket's, unless the app opted
+/// in to trusting proxy headers. Each part is written unambiguously (a kind byte, lengths),
+/// so no two clients share an input.
+pub(crate) fn identifier(req: &HttpRequest, trust_proxy_headers: bool) -> Identifier {
+    let mut hasher = Sha512::new();
+    hasher.update(IDENTIFIER_DOMAIN);
+    if trust_proxy_headers {
+        let info = req.connection_info();
+        let address = info.realip_remote_addr().map(strip_port).unwrap_or_default();
+        hasher.update([b's']);
+        hasher.update((address.len() as u64).to_le_bytes());
+        hasher.update(address.as_bytes());
+    } else {
+        match req.peer_addr().map(|addr| addr.ip()) {
+            Some(std::net::IpAddr::V4(ip)) => {
+                hasher.update([4]);
+                hasher.update(ip.octets());
+            }
+            Some(std::net::IpAddr::V6(ip)) => {
+                hasher.update([6]);
+                hasher.update(ip.octets());
+            }
+            None => hasher.update([0]),
+        }
+    }
+    // The agent's bytes as sent, last: nothing follows them.
+    if let Some(agent) = req.headers().get(header::USER_AGENT) {
+        hasher.update(agent.as_bytes());
+    }
+    let digest = hasher.finalize();
+    let mut truncated = [0_u8; IDENTIFIER_BYTES];
+    for (out, byte) in truncated.iter_mut().zip(digest.iter()) {
+        *out = *byte;
+    }
+    Identifier(crate::key::lower_hex(&truncated))
+}
+
+/// The identifier sessions stored before 0.1's compact one: hex SHA-512 of `address|agent`.
+/// Only computed for a session that holds one.
+fn legacy_identifier(req: &HttpRequest, trust_proxy_headers: bool) -> String {
     let address = if trust_proxy_headers {
         req.connection_info().realip_remote_addr().map(strip_port)
     } else {
@@ -675,4 +804,19 @@ fn strip_port(addr: &str) -> String {
         return socket.ip().to_string();
     }
     addr.to_owned()
+}
+
+/// Whether a `SessionMiddleware` wraps this request. actix-session offers no public test, so
+/// this moves the request's extensions aside, makes a fresh session in the empty ones, and
+/// puts the real extensions back: if a session middleware had installed its session, that one
+/// replaces the fresh one, which is then no longer the request's (compared by address: no
+/// allocation, no JSON). Run once per request, when the login is first asked about.
+fn session_middleware_present(req: &HttpRequest) -> bool {
+    let saved = std::mem::take(&mut *req.extensions_mut());
+    // Kept alive until the comparison, so its address cannot be reused.
+    let probe = req.get_session();
+    req.extensions_mut().extend(saved);
+    let session = req.get_session();
+    let only_the_probe = std::ptr::eq(&*probe.entries(), &*session.entries());
+    !only_the_probe
 }

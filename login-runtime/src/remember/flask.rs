@@ -52,7 +52,12 @@ const DIGEST_LEN: usize = 64;
 /// assert_eq!(cookie.len(), "a|b|".len() + 128);
 /// ```
 pub fn encode_cookie(secret: &[u8], user_id: &str) -> String {
-    let digest = hex::encode(mac(secret, user_id).finalize().into_bytes());
+    encode_with(crate::key::keyed_mac(secret), user_id)
+}
+
+/// [`encode_cookie`] with the HMAC state already keyed with the secret.
+pub(super) fn encode_with(key: Hmac<Sha512>, user_id: &str) -> String {
+    let digest = hex::encode(mac(key, user_id).finalize().into_bytes());
     let mut cookie = String::with_capacity(user_id.len() + 1 + digest.len());
     cookie.push_str(user_id);
     cookie.push('|');
@@ -79,7 +84,7 @@ pub fn encode_cookie(secret: &[u8], user_id: &str) -> String {
 /// ```
 pub fn decode_cookie(secret: &[u8], cookie: &str) -> Option<String> {
     let (user_id, digest) = split_cookie(cookie)?;
-    verify(secret, user_id, &digest).then(|| user_id.to_owned())
+    verify(crate::key::keyed_mac(secret), user_id, &digest).then(|| user_id.to_owned())
 }
 
 /// Mirrors Flask-Login 0.6.3 `_secret_key` for a `str` key: its Latin-1 encoding, or `None`
@@ -107,10 +112,11 @@ pub(super) fn split_cookie(cookie: &str) -> Option<(&str, [u8; DIGEST_LEN])> {
     Some((user_id, super::decode_lowercase_hex(digest)?))
 }
 
-/// Whether `digest` is HMAC-SHA-512(`secret`, `user_id`).
-pub(super) fn verify(secret: &[u8], user_id: &str, digest: &[u8; DIGEST_LEN]) -> bool {
+/// Whether `digest` is HMAC-SHA-512(secret, `user_id`), `key` being the HMAC state keyed with
+/// the secret.
+pub(super) fn verify(key: Hmac<Sha512>, user_id: &str, digest: &[u8; DIGEST_LEN]) -> bool {
     // Constant-time compare (`verify_slice` uses `subtle`).
-    mac(secret, user_id).verify_slice(digest).is_ok()
+    mac(key, user_id).verify_slice(digest).is_ok()
 }
 
 /// Werkzeug's `dump_cookie` quoting: a value made only of `[A-Za-z0-9_!#$%&'()*+-./:<=>?@[]^\`{|}~]`
@@ -206,6 +212,7 @@ pub(crate) fn unquote_cookie_value(value: &str) -> Option<std::borrow::Cow<'_, s
     String::from_utf8(out).ok().map(std::borrow::Cow::Owned)
 }
 
-fn mac(secret: &[u8], user_id: &str) -> Hmac<Sha512> {
-    super::hmac_sha512(secret, &[user_id.as_bytes()])
+fn mac(mut key: Hmac<Sha512>, user_id: &str) -> Hmac<Sha512> {
+    key.update(user_id.as_bytes());
+    key
 }

@@ -51,11 +51,11 @@
 
 use std::time::{Duration, SystemTime};
 
-use hmac::{Hmac, Mac};
+use hmac::Hmac;
 use sha2::Sha512;
 use subtle::ConstantTimeEq;
 
-use crate::key::{SecretKey, keyed_mac};
+use crate::key::SecretKey;
 
 pub mod flask;
 mod signed;
@@ -207,9 +207,9 @@ impl RememberCodec {
     ) -> String {
         match self.format {
             RememberFormat::Signed => {
-                signed::encode(self.current.as_bytes(), user_id, hash_tag, duration, now)
+                signed::encode(self.current.hmac_sha512(), user_id, hash_tag, duration, now)
             }
-            RememberFormat::FlaskLogin => flask::encode_cookie(self.current.as_bytes(), user_id),
+            RememberFormat::FlaskLogin => flask::encode_with(self.current.hmac_sha512(), user_id),
         }
     }
 
@@ -262,13 +262,14 @@ impl RememberCodec {
 
     /// `Some(false)` when the current key verifies, `Some(true)` when only a previous key does,
     /// `None` when none does.
-    fn verified_by(&self, verifies: impl Fn(&[u8]) -> bool) -> Option<bool> {
-        if verifies(self.current.as_bytes()) {
+    /// `verifies` gets each key's prepared HMAC-SHA-512 state.
+    fn verified_by(&self, verifies: impl Fn(Hmac<Sha512>) -> bool) -> Option<bool> {
+        if verifies(self.current.hmac_sha512()) {
             return Some(false);
         }
         self.previous
             .iter()
-            .any(|key| verifies(key.as_bytes()))
+            .any(|key| verifies(key.hmac_sha512()))
             .then_some(true)
     }
 }
@@ -341,13 +342,4 @@ fn decode_lowercase_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
     let mut bytes = [0_u8; N];
     hex::decode_to_slice(text, &mut bytes).ok()?;
     Some(bytes)
-}
-
-/// HMAC-SHA-512 under `key` of the concatenation of `parts`, the MAC of both formats.
-fn hmac_sha512(key: &[u8], parts: &[&[u8]]) -> Hmac<Sha512> {
-    let mut mac: Hmac<Sha512> = keyed_mac(key);
-    for part in parts {
-        mac.update(part);
-    }
-    mac
 }

@@ -48,7 +48,7 @@ const MAC_LEN: usize = 64;
 
 /// The signed cookie for `user_id`, valid for `duration` from `now`.
 pub(super) fn encode(
-    key: &[u8],
+    key: Hmac<Sha512>,
     user_id: &str,
     hash_tag: Option<&str>,
     duration: Duration,
@@ -81,7 +81,7 @@ pub(super) fn split(cookie: &str) -> Option<(&str, [u8; MAC_LEN])> {
 }
 
 /// Whether `mac` is the MAC of `payload` under `key`.
-pub(super) fn verify(key: &[u8], payload: &str, mac: &[u8; MAC_LEN]) -> bool {
+pub(super) fn verify(key: Hmac<Sha512>, payload: &str, mac: &[u8; MAC_LEN]) -> bool {
     // Constant-time compare (`verify_slice` uses `subtle`).
     self::mac(key, payload).verify_slice(mac).is_ok()
 }
@@ -124,6 +124,11 @@ pub(super) fn parse(
     })
 }
 
-fn mac(key: &[u8], payload: &str) -> Hmac<Sha512> {
-    super::hmac_sha512(key, &[DOMAIN, payload.as_bytes()])
+/// `key` is the HMAC state already keyed with the secret ([`SecretKey::hmac_sha512`]).
+///
+/// [`SecretKey::hmac_sha512`]: crate::SecretKey
+fn mac(mut key: Hmac<Sha512>, payload: &str) -> Hmac<Sha512> {
+    key.update(DOMAIN);
+    key.update(payload.as_bytes());
+    key
 }
