@@ -26,6 +26,8 @@ DURATION=${DURATION:-10}
 CONNS=${CONNS:-8}
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 PORT=${PORT:-18080}
+ROWS=${ROWS:-}      # a space-separated subset of the row names, for a quick look
+NO_LOAD=${NO_LOAD:-} # set: instructions only, no wrk (a quick look, not for BENCHMARKS.md)
 AGENT="bench/1"
 mkdir -p "$OUT"
 
@@ -104,6 +106,7 @@ printf 'row\treq_s\tp50\tp99\tcpu_us\tir\n' >"$OUT/results.tsv"
 row() {
     local name=$1 mode=$2 path=$3 grind=$4
     shift 4
+    if [ -n "$ROWS" ] && [[ " $ROWS " != *" $name "* ]]; then return 0; fi
     say "$name"
     # 1. Under load, pinned.
     PORT=$((PORT + 1))
@@ -113,22 +116,25 @@ row() {
     cookie=$(cookie_for "$mode")
     client check "$PORT" "$path" "$cookie"
     client run "$PORT" "$path" "$cookie" 500 # warm-up
-    local before after
-    local headers=(-H "User-Agent: $AGENT")
-    [ -n "$cookie" ] && headers+=(-H "Cookie: $cookie")
-    before=$(cpu_ticks "$SERVER")
-    taskset -c 1 wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "${headers[@]}" \
-        "http://127.0.0.1:$PORT$path" >"$OUT/$name.wrk"
-    after=$(cpu_ticks "$SERVER")
-    stop "$SERVER"
-    grep -q "Non-2xx" "$OUT/$name.wrk" && fail "$name: wrk saw non-2xx answers ($OUT/$name.wrk)"
-    local requests req_s p50 p99 cpu_us
-    requests=$(awk '/requests in/ {print $1}' "$OUT/$name.wrk")
-    req_s=$(awk '/Requests\/sec/ {print $2}' "$OUT/$name.wrk")
-    p50=$(awk '$1 == "50%" {print $2}' "$OUT/$name.wrk")
-    p99=$(awk '$1 == "99%" {print $2}' "$OUT/$name.wrk")
-    cpu_us=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
-        'BEGIN {printf "%.1f", t * 1e6 / hz / n}')
+    local before after requests req_s=- p50=- p99=- cpu_us=-
+    if [ -n "$NO_LOAD" ]; then
+        stop "$SERVER"
+    else
+        local headers=(-H "User-Agent: $AGENT")
+        [ -n "$cookie" ] && headers+=(-H "Cookie: $cookie")
+        before=$(cpu_ticks "$SERVER")
+        taskset -c 1 wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "${headers[@]}" \
+            "http://127.0.0.1:$PORT$path" >"$OUT/$name.wrk"
+        after=$(cpu_ticks "$SERVER")
+        stop "$SERVER"
+        grep -q "Non-2xx" "$OUT/$name.wrk" && fail "$name: wrk saw non-2xx answers ($OUT/$name.wrk)"
+        requests=$(awk '/requests in/ {print $1}' "$OUT/$name.wrk")
+        req_s=$(awk '/Requests\/sec/ {print $2}' "$OUT/$name.wrk")
+        p50=$(awk '$1 == "50%" {print $2}' "$OUT/$name.wrk")
+        p99=$(awk '$1 == "99%" {print $2}' "$OUT/$name.wrk")
+        cpu_us=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
+            'BEGIN {printf "%.1f", t * 1e6 / hz / n}')
+    fi
 
     # 2. Instructions per request: two runs under callgrind.
     local ir=-

@@ -33,6 +33,10 @@ def num(text):
         return None
 
 
+def fmt(value):
+    return f"{value:.0f}" if value is not None else "–"
+
+
 def ratio(a, b):
     return f"{a / b:.2f}" if a is not None and b else "–"
 
@@ -47,7 +51,7 @@ for name, row in rows.items():
     ir, req, cpu = num(row["ir"]), num(row["req_s"]), num(row["cpu_us"])
     ir_text = f"{ir / 1000:.1f}k" if ir is not None else "–"
     print(f"| {LABELS.get(name, name)} | {ir_text} | {ratio(ir, num(bare.get('ir', '')))} "
-          f"| {ratio(ir, num(ref.get('ir', '')))} | {req:.0f} | {ratio(req, num(ref.get('req_s', '')))} "
+          f"| {ratio(ir, num(ref.get('ir', '')))} | {fmt(req)} | {ratio(req, num(ref.get('req_s', '')))} "
           f"| {row['p50']} | {row['p99']} | {cpu} | {ratio(cpu, num(ref.get('cpu_us', '')))} |")
 print()
 print("Reference: actix-identity on the same store (cookie rows: `identity`, Redis: "

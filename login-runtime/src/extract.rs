@@ -12,7 +12,7 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, http::header};
 use futures_util::future::LocalBoxFuture;
 
 use crate::error::LoginError;
-use crate::state::{Current, NEXT, RequestState, read};
+use crate::state::{NEXT, RequestState, read};
 use crate::user::AuthUser;
 
 /// The logged-in user (Flask-Login's `current_user`, authenticated). An anonymous request is
@@ -122,10 +122,7 @@ async fn user_of<U: AuthUser>(
     state: &Rc<RequestState>,
     req: &HttpRequest,
 ) -> Result<Option<Rc<U>>, LoginError> {
-    let Some(Current {
-        user: Some(object), ..
-    }) = state.current(req).await?
-    else {
+    let Some(object) = state.current_user(req).await? else {
         return Ok(None);
     };
     object

@@ -69,6 +69,7 @@ pub struct SecretKey {
 /// shows them.
 #[derive(Clone)]
 struct Prepared {
+    id: u64,
     sha512: Hmac<Sha512>,
     session_hash_tag: Hmac<Sha256>,
 }
@@ -78,6 +79,7 @@ impl Prepared {
         let mut session_hash_tag: Hmac<Sha256> = keyed_mac(key);
         session_hash_tag.update(SESSION_HASH_TAG_DOMAIN);
         Prepared {
+            id: next_key_id(),
             sha512: keyed_mac(key),
             session_hash_tag,
         }
@@ -208,7 +210,23 @@ impl SecretKey {
 
     /// [`session_hash_tag`](Self::session_hash_tag) as lowercase hex bytes on the stack, for
     /// comparing with a stored tag without allocating.
-    pub(crate) fn session_hash_tag_hex(&self, session_hash: &[u8]) -> [u8; 2 * SESSION_HASH_TAG_BYTES] {
+    pub(crate) fn session_hash_tag_hex(
+        &self,
+        session_hash: &[u8],
+    ) -> [u8; 2 * SESSION_HASH_TAG_BYTES] {
+        let compute = || self.compute_session_hash_tag_hex(session_hash);
+        TAG_MEMO
+            .try_with(|memo| match memo.try_borrow_mut() {
+                Ok(mut memo) => memo.get_or_compute(self.prepared.id, session_hash, compute),
+                Err(_) => compute(),
+            })
+            .unwrap_or_else(|_| compute())
+    }
+
+    fn compute_session_hash_tag_hex(
+        &self,
+        session_hash: &[u8],
+    ) -> [u8; 2 * SESSION_HASH_TAG_BYTES] {
         let mut mac = self.prepared.session_hash_tag.clone();
         mac.update(session_hash);
         let digest = mac.finalize().into_bytes();
@@ -295,6 +313,96 @@ impl fmt::Display for WeakKeyReason {
             ),
         }
     }
+}
+
+/// A per-thread memo of digests already computed: `DIGEST_MEMO_SLOTS` direct-mapped slots,
+/// each one input (at most `DIGEST_MEMO_MAX_INPUT` bytes) and its 32-byte answer, for the
+/// digests every request recomputes from the same inputs (a user's session hash tag, a
+/// client's session-protection identifier). A hit is an exact match of the owner and every
+/// input byte, compared in constant time, so the answer is always the one the computation
+/// gives; a miss computes and takes the slot. Bounded: about 35 KiB per worker thread.
+pub(crate) struct DigestMemo {
+    slots: Vec<Option<MemoEntry>>,
+}
+
+struct MemoEntry {
+    /// Which computation (and key) the answer belongs to.
+    owner: u64,
+    input: Vec<u8>,
+    output: [u8; 32],
+}
+
+const DIGEST_MEMO_SLOTS: usize = 64;
+const DIGEST_MEMO_MAX_INPUT: usize = 512;
+
+impl DigestMemo {
+    pub(crate) const fn new() -> Self {
+        DigestMemo { slots: Vec::new() }
+    }
+
+    /// The answer for `input` under `owner`, from the memo or from `compute`.
+    pub(crate) fn get_or_compute(
+        &mut self,
+        owner: u64,
+        input: &[u8],
+        compute: impl FnOnce() -> [u8; 32],
+    ) -> [u8; 32] {
+        if input.len() > DIGEST_MEMO_MAX_INPUT {
+            return compute();
+        }
+        if self.slots.is_empty() {
+            self.slots.resize_with(DIGEST_MEMO_SLOTS, || None);
+        }
+        // FNV-1a picks the slot; collisions only cost a miss.
+        let hash = input
+            .iter()
+            .fold(0xcbf2_9ce4_8422_2325_u64 ^ owner, |hash, byte| {
+                (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+            });
+        let Some(slot) = self
+            .slots
+            .get_mut((hash % DIGEST_MEMO_SLOTS as u64) as usize)
+        else {
+            return compute();
+        };
+        if let Some(entry) = slot
+            && entry.owner == owner
+            && entry.input.len() == input.len()
+            // Constant time: the inputs may be users' password hashes.
+            && bool::from(subtle::ConstantTimeEq::ct_eq(entry.input.as_slice(), input))
+        {
+            return entry.output;
+        }
+        let output = compute();
+        match slot {
+            Some(entry) => {
+                entry.owner = owner;
+                entry.input.clear();
+                entry.input.extend_from_slice(input);
+                entry.output = output;
+            }
+            None => {
+                *slot = Some(MemoEntry {
+                    owner,
+                    input: input.to_vec(),
+                    output,
+                })
+            }
+        }
+        output
+    }
+}
+
+thread_local! {
+    /// The memo of [`SecretKey::session_hash_tag_hex`], per worker thread.
+    static TAG_MEMO: std::cell::RefCell<DigestMemo> = const { std::cell::RefCell::new(DigestMemo::new()) };
+}
+
+/// A process-unique number for each key made (clones keep it: same material), so a memo entry
+/// can never answer for another key.
+fn next_key_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// `bytes` as lowercase hex, on the stack.

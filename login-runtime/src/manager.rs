@@ -1,11 +1,13 @@
 //! `LoginManager`: the builder users configure, and the middleware it becomes.
 
 use std::any::type_name;
+use std::cell::Cell;
 use std::fmt;
 use std::future::{Ready, ready};
 use std::rc::Rc;
 use std::time::Duration;
 
+use actix_session::SessionExt;
 use actix_web::body::MessageBody;
 use actix_web::cookie::Cookie;
 use actix_web::cookie::time::OffsetDateTime;
@@ -311,6 +313,7 @@ where
         ready(Ok(LoginMiddleware {
             service: Rc::new(service),
             backend,
+            session_seen: Cell::new(false),
         }))
     }
 }
@@ -319,6 +322,8 @@ where
 pub struct LoginMiddleware<S> {
     service: Rc<S>,
     backend: Rc<dyn Backend>,
+    /// A `SessionMiddleware` was found around this middleware.
+    session_seen: Cell<bool>,
 }
 
 impl<S> fmt::Debug for LoginMiddleware<S> {
@@ -339,7 +344,12 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let state = Rc::new(RequestState::new(Rc::clone(&self.backend)));
+        // Found out once per middleware: the middlewares outside this one are fixed when the
+        // app is built, so a session middleware seen once wraps every later request too. Until
+        // then (and for ever when there is none) each request is probed.
+        let session_present = self.session_seen.get() || session_middleware_present(&req);
+        self.session_seen.set(session_present);
+        let state = Rc::new(RequestState::new(Rc::clone(&self.backend), session_present));
         req.extensions_mut().insert(Rc::clone(&state));
         // However the request ends, drop a load still pending: it holds the request, which
         // holds the state.
@@ -477,4 +487,19 @@ impl<L: UserLoader> LoginManager<L> {
         self.config.authz.anonymous_redirect = Some(path.into());
         self
     }
+}
+
+/// Whether a `SessionMiddleware` wraps this request. actix-session offers no public test, so
+/// this moves the request's extensions aside, makes a fresh session in the empty ones, and
+/// puts the real extensions back: if a session middleware had installed its session, that one
+/// replaces the fresh one, which is then no longer the request's (compared by address, no
+/// JSON).
+fn session_middleware_present(req: &ServiceRequest) -> bool {
+    let saved = std::mem::take(&mut *req.extensions_mut());
+    // Kept alive until the comparison, so its address cannot be reused.
+    let probe = req.get_session();
+    req.extensions_mut().extend(saved);
+    let session = req.get_session();
+    let only_the_probe = std::ptr::eq(&*probe.entries(), &*session.entries());
+    !only_the_probe
 }

@@ -3,8 +3,8 @@
 //! `Rc<RequestState>` kept in the request's extensions.
 
 use std::any::Any;
-use std::cell::{Cell, OnceCell, RefCell};
 use std::borrow::Cow;
+use std::cell::{Cell, OnceCell, RefCell};
 use std::rc::Rc;
 use std::task::Poll;
 use std::time::{Duration, SystemTime};
@@ -102,9 +102,7 @@ pub(crate) enum CookieAction {
 
 pub(crate) struct RequestState {
     pub(crate) backend: Rc<dyn Backend>,
-    /// Whether a `SessionMiddleware` wraps the request; found out when first needed, so a
-    /// route that asks nothing of the login pays nothing for it.
-    session_present: OnceCell<bool>,
+    session_present: bool,
     protected: Cell<bool>,
     resolution: RefCell<Slot>,
     pub(crate) cookie: RefCell<CookieAction>,
@@ -115,10 +113,10 @@ pub(crate) struct RequestState {
 }
 
 impl RequestState {
-    pub(crate) fn new(backend: Rc<dyn Backend>) -> Self {
+    pub(crate) fn new(backend: Rc<dyn Backend>, session_present: bool) -> Self {
         RequestState {
             backend,
-            session_present: OnceCell::new(),
+            session_present,
             protected: Cell::new(false),
             resolution: RefCell::new(Slot::Empty),
             cookie: RefCell::new(CookieAction::Keep),
@@ -140,10 +138,7 @@ impl RequestState {
     }
 
     pub(crate) fn session(&self, req: &HttpRequest) -> Result<Session, LoginError> {
-        if *self
-            .session_present
-            .get_or_init(|| session_middleware_present(req))
-        {
+        if self.session_present {
             Ok(req.get_session())
         } else {
             Err(LoginError::NoSessionMiddleware)
@@ -182,8 +177,29 @@ impl RequestState {
         self: &Rc<Self>,
         req: &HttpRequest,
     ) -> Result<Option<Current>, LoginError> {
+        self.resolved(req, Current::clone).await
+    }
+
+    /// The user object of this request's user (none right after `login()`), without copying
+    /// the rest of [`Current`]: what the extractors ask for.
+    pub(crate) async fn current_user(
+        self: &Rc<Self>,
+        req: &HttpRequest,
+    ) -> Result<Option<Rc<dyn Any>>, LoginError> {
+        Ok(self
+            .resolved(req, |current| current.user.clone())
+            .await?
+            .flatten())
+    }
+
+    /// Resolves the request's user once, and answers `pick` of it.
+    async fn resolved<T>(
+        self: &Rc<Self>,
+        req: &HttpRequest,
+        pick: impl Fn(&Current) -> T,
+    ) -> Result<Option<T>, LoginError> {
         let pending = match &*self.resolution.borrow() {
-            Slot::Done(resolution) => return answer(resolution),
+            Slot::Done(resolution) => return answer(resolution, pick),
             Slot::Pending(shared) => Some(shared.clone()),
             Slot::Empty => None,
         };
@@ -197,7 +213,7 @@ impl RequestState {
                 // polling it, which would cost actix a needless extra poll of the connection.
                 let first = std::future::poll_fn(|cx| Poll::Ready(load.as_mut().poll(cx))).await;
                 if let Poll::Ready(resolution) = first {
-                    let result = answer(&resolution);
+                    let result = answer(&resolution, pick);
                     self.settle(resolution);
                     return result;
                 }
@@ -207,7 +223,7 @@ impl RequestState {
             }
         };
         let resolution = shared.await;
-        let result = answer(&resolution);
+        let result = answer(&resolution, pick);
         let mut slot = self.resolution.borrow_mut();
         if matches!(*slot, Slot::Pending(_)) {
             *slot = Slot::Done(resolution);
@@ -227,12 +243,17 @@ impl RequestState {
             return Ok(());
         }
         let session = self.session(req)?;
+        if session
+            .entries()
+            .get(USER_ID)
+            .and_then(|raw| json_str(raw))
+            .is_none()
+        {
+            return Ok(());
+        }
         let expected = identifier(req, config.trust_proxy_headers);
         {
             let entries = session.entries();
-            if entries.get(USER_ID).and_then(|raw| json_str(raw)).is_none() {
-                return Ok(());
-            }
             if entries
                 .get(IDENTIFIER)
                 .and_then(|raw| json_str(raw))
@@ -245,8 +266,7 @@ impl RequestState {
         // the same client is recognised by it, and its identifier rewritten in the new form.
         if read::<String>(&session, IDENTIFIER).is_some_and(|stored| {
             stored.len() == 128 && stored == legacy_identifier(req, config.trust_proxy_headers)
-        })
-        {
+        }) {
             return put(&session, IDENTIFIER, expected.as_str());
         }
         let user_id = read::<String>(&session, USER_ID);
@@ -450,9 +470,15 @@ impl RequestState {
     }
 }
 
-/// What a caller of [`RequestState::current`] gets from a resolution.
-fn answer(resolution: &Resolution) -> Result<Option<Current>, LoginError> {
-    resolution.clone().map_err(|error| (*error).clone())
+/// What a caller of [`RequestState::current`] gets from a resolution: `pick` of the user.
+fn answer<T>(
+    resolution: &Resolution,
+    pick: impl Fn(&Current) -> T,
+) -> Result<Option<T>, LoginError> {
+    match resolution {
+        Ok(current) => Ok(current.as_ref().map(pick)),
+        Err(error) => Err((**error).clone()),
+    }
 }
 
 /// Resolves the request's user: session, then remember cookie, then the request loader.
@@ -724,11 +750,11 @@ pub(crate) fn remove_login_keys(session: &Session) {
 /// Domain separation for [`identifier`], hashed first.
 const IDENTIFIER_DOMAIN: &[u8] = b"login-runtime/session-identifier/v2\x00";
 
-/// Bytes of the SHA-512 kept in the identifier (hex: twice as many chars).
-const IDENTIFIER_BYTES: usize = 16;
+/// Bytes of the SHA-512 kept in the identifier: 96 bits, as base64url 16 characters.
+const IDENTIFIER_BYTES: usize = 12;
 
-/// The session-protection identifier of a client: 32 lowercase hex digits.
-pub(crate) struct Identifier([u8; 2 * IDENTIFIER_BYTES]);
+/// The session-protection identifier of a client: 16 base64url characters.
+pub(crate) struct Identifier([u8; IDENTIFIER_BYTES / 3 * 4]);
 
 impl Identifier {
     pub(crate) fn as_bytes(&self) -> &[u8] {
@@ -736,48 +762,123 @@ impl Identifier {
     }
 
     pub(crate) fn as_str(&self) -> &str {
-        // Always ASCII hex digits.
+        // Always base64url characters, ASCII.
         std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 
 /// The client's identifier for session protection: SHA-512 of its address and User-Agent
-/// (as Flask-Login's `_create_identifier`), truncated to 128 bits. The session stores this
+/// (as Flask-Login's `_create_identifier`), truncated to 96 bits. The session stores this
 /// digest, never the address or the agent. The address is the socket's, unless the app opted
 /// in to trusting proxy headers. Each part is written unambiguously (a kind byte, lengths),
 /// so no two clients share an input.
 pub(crate) fn identifier(req: &HttpRequest, trust_proxy_headers: bool) -> Identifier {
-    let mut hasher = Sha512::new();
-    hasher.update(IDENTIFIER_DOMAIN);
+    let agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .map_or(&b""[..], |agent| agent.as_bytes());
     if trust_proxy_headers {
         let info = req.connection_info();
-        let address = info.realip_remote_addr().map(strip_port).unwrap_or_default();
-        hasher.update([b's']);
-        hasher.update((address.len() as u64).to_le_bytes());
-        hasher.update(address.as_bytes());
-    } else {
-        match req.peer_addr().map(|addr| addr.ip()) {
-            Some(std::net::IpAddr::V4(ip)) => {
-                hasher.update([4]);
-                hasher.update(ip.octets());
-            }
-            Some(std::net::IpAddr::V6(ip)) => {
-                hasher.update([6]);
-                hasher.update(ip.octets());
-            }
-            None => hasher.update([0]),
+        let address = info
+            .realip_remote_addr()
+            .map(strip_port)
+            .unwrap_or_default();
+        return hash_identifier(
+            b's',
+            &[&(address.len() as u64).to_le_bytes(), address.as_bytes()],
+            agent,
+        );
+    }
+    // The socket's address: the same client on a keep-alive connection asks for the same
+    // identifier request after request, so the answer is memoised per worker thread.
+    let (kind, octets) = match req.peer_addr().map(|addr| addr.ip()) {
+        Some(std::net::IpAddr::V4(ip)) => (4, ip.to_ipv6_mapped().octets()),
+        Some(std::net::IpAddr::V6(ip)) => (6, ip.octets()),
+        None => (0, [0; 16]),
+    };
+    let address: &[u8] = match kind {
+        4 => octets.get(12..).unwrap_or_default(),
+        6 => &octets,
+        _ => &[],
+    };
+    let mut input = [0_u8; 1 + 16 + MEMOISED_AGENT_LEN];
+    let memo_key = (agent.len() <= MEMOISED_AGENT_LEN).then(|| {
+        let parts = std::iter::once(kind)
+            .chain(address.iter().copied())
+            .chain(agent.iter().copied());
+        let mut len = 0;
+        for (slot, byte) in input.iter_mut().zip(parts) {
+            *slot = byte;
+            len += 1;
         }
+        input.get(..len).unwrap_or_default()
+    });
+    let compute = || hash_identifier(kind, &[address], agent).0;
+    let identifier = match memo_key {
+        Some(key) => IDENTIFIER_MEMO
+            .try_with(|memo| match memo.try_borrow_mut() {
+                Ok(mut memo) => memo.get_or_compute(0, key, || widen(compute())),
+                Err(_) => widen(compute()),
+            })
+            .unwrap_or_else(|_| widen(compute())),
+        None => widen(compute()),
+    };
+    let mut narrow = [0_u8; IDENTIFIER_BYTES / 3 * 4];
+    for (out, byte) in narrow.iter_mut().zip(identifier.iter()) {
+        *out = *byte;
+    }
+    Identifier(narrow)
+}
+
+/// Longest User-Agent whose identifier is memoised (longer ones are hashed every time).
+const MEMOISED_AGENT_LEN: usize = 495;
+
+thread_local! {
+    /// The memo of [`identifier`], per worker thread.
+    static IDENTIFIER_MEMO: RefCell<crate::key::DigestMemo> =
+        const { RefCell::new(crate::key::DigestMemo::new()) };
+}
+
+/// An identifier in the memo's 32-byte slot.
+fn widen(identifier: [u8; IDENTIFIER_BYTES / 3 * 4]) -> [u8; 32] {
+    let mut wide = [0_u8; 32];
+    for (out, byte) in wide.iter_mut().zip(identifier.iter()) {
+        *out = *byte;
+    }
+    wide
+}
+
+/// SHA-512 of the domain, the address kind, the address parts and the agent, truncated.
+fn hash_identifier(kind: u8, address: &[&[u8]], agent: &[u8]) -> Identifier {
+    let mut hasher = Sha512::new();
+    hasher.update(IDENTIFIER_DOMAIN);
+    hasher.update([kind]);
+    for part in address {
+        hasher.update(part);
     }
     // The agent's bytes as sent, last: nothing follows them.
-    if let Some(agent) = req.headers().get(header::USER_AGENT) {
-        hasher.update(agent.as_bytes());
-    }
+    hasher.update(agent);
     let digest = hasher.finalize();
     let mut truncated = [0_u8; IDENTIFIER_BYTES];
     for (out, byte) in truncated.iter_mut().zip(digest.iter()) {
         *out = *byte;
     }
-    Identifier(crate::key::lower_hex(&truncated))
+    Identifier(base64url(&truncated))
+}
+
+/// Unpadded base64url of a multiple of three bytes.
+fn base64url<const N: usize, const M: usize>(bytes: &[u8; N]) -> [u8; M] {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = [0_u8; M];
+    for (chars, group) in out.chunks_exact_mut(4).zip(bytes.chunks_exact(3)) {
+        let [a, b, c] = [0, 1, 2].map(|i| u32::from(group.get(i).copied().unwrap_or(0)));
+        let bits = (a << 16) | (b << 8) | c;
+        for (i, char) in chars.iter_mut().enumerate() {
+            let sextet = (bits >> (18 - 6 * i)) & 0x3f;
+            *char = ALPHABET.get(sextet as usize).copied().unwrap_or(b'A');
+        }
+    }
+    out
 }
 
 /// The identifier sessions stored before 0.1's compact one: hex SHA-512 of `address|agent`.
@@ -804,19 +905,4 @@ fn strip_port(addr: &str) -> String {
         return socket.ip().to_string();
     }
     addr.to_owned()
-}
-
-/// Whether a `SessionMiddleware` wraps this request. actix-session offers no public test, so
-/// this moves the request's extensions aside, makes a fresh session in the empty ones, and
-/// puts the real extensions back: if a session middleware had installed its session, that one
-/// replaces the fresh one, which is then no longer the request's (compared by address: no
-/// allocation, no JSON). Run once per request, when the login is first asked about.
-fn session_middleware_present(req: &HttpRequest) -> bool {
-    let saved = std::mem::take(&mut *req.extensions_mut());
-    // Kept alive until the comparison, so its address cannot be reused.
-    let probe = req.get_session();
-    req.extensions_mut().extend(saved);
-    let session = req.get_session();
-    let only_the_probe = std::ptr::eq(&*probe.entries(), &*session.entries());
-    !only_the_probe
 }

@@ -13,9 +13,9 @@
 //!
 //! Sessions: actix-session's private `CookieSessionStore` with its defaults (`Secure` off for
 //! plain HTTP), or `RedisSessionStore` with `--store redis`. `ACTIX_WORKERS` sets the worker
-//! count (default 1). `--bare` serves the same two routes with neither sessions nor
-//! `LoginManager` (the floor); `--no-manager` keeps the session middleware but drops
-//! `LoginManager` (the reference for `/open`).
+//! count (default 1). `--bare` serves `/protected` and `/open` answering `42` with neither
+//! sessions nor `LoginManager` (the floor); `--no-manager` keeps the session middleware and
+//! the same routes but drops `LoginManager` (the reference for `/open`).
 
 use std::convert::Infallible;
 
@@ -182,9 +182,9 @@ fn manager(
     secret: &SecretKey,
 ) -> LoginManager<Users> {
     LoginManager::new(Users { session_hash })
-    .session_protection(protection)
-    .secret_key(secret.clone())
-    .remember_cookie(RememberCookie::default().secure(false))
+        .session_protection(protection)
+        .secret_key(secret.clone())
+        .remember_cookie(RememberCookie::default().secure(false))
 }
 
 #[actix_web::main]
@@ -211,7 +211,11 @@ async fn main() -> std::io::Result<()> {
         (Mode::Bare, _) => serve!(args, workers, || App::new()
             .service(bare_protected)
             .service(open)),
+        // The same routes (so routing costs the same), never calling the two that need
+        // `LoginManager`.
         (Mode::NoManager, None) => serve!(args, workers, move || App::new()
+            .service(login)
+            .service(protected)
             .service(open)
             .wrap(cookie_sessions())),
         (Mode::Login, None) => {
@@ -234,6 +238,8 @@ async fn main() -> std::io::Result<()> {
             };
             if mode == Mode::NoManager {
                 return serve!(args, workers, move || App::new()
+                    .service(login)
+                    .service(protected)
                     .service(open)
                     .wrap(redis_sessions()));
             }

@@ -336,10 +336,18 @@ impl RememberToken {
 /// The bytes spelled by `text` in lowercase hex, only when it is exactly `2 * N` lowercase hex
 /// digits: one value, one spelling, as Flask-Login's string compare of hex digests requires.
 fn decode_lowercase_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
-    if text.len() != 2 * N || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+    if text.len() != 2 * N {
         return None;
     }
+    let digit = |b: u8| match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        _ => None,
+    };
     let mut bytes = [0_u8; N];
-    hex::decode_to_slice(text, &mut bytes).ok()?;
+    for (byte, pair) in bytes.iter_mut().zip(text.as_bytes().chunks_exact(2)) {
+        let [high, low] = pair else { return None };
+        *byte = (digit(*high)? << 4) | digit(*low)?;
+    }
     Some(bytes)
 }
