@@ -2,14 +2,18 @@
 # Measures every server of BENCHMARKS.md in one run, the same way, on 127.0.0.1.
 #
 #   bench/run.sh [LABEL]          # results in bench/results/LABEL/ (default: the commit)
+#   BEFORE_SERVER=path/to/an/older/bench-server bench/run.sh LABEL
+#                                 # also measures every login-runtime row with that binary
+#                                 # (rows `before:…`), in the same run, against the same peers
 #
 # For each row: start the server (one worker), log in, check that the cookie gives 200 "42"
 # and no cookie 401, then
 #   1. load: wrk (1 thread, $CONNS connections, $DURATION s) with the server pinned to CPU 0
 #      and wrk to CPU 1: req/s, p50/p99, and server CPU µs per request from /proc/PID/stat;
 #   2. instructions: the server under callgrind, once with $N1 and once with $N2 requests on
-#      one keep-alive connection; (Ir2 - Ir1) / (N2 - N1) is the user-space instructions per
-#      request, start-up and login cancelling out.
+#      one keep-alive connection, the same cookie in both (fixed keys: BENCH_FIXED_KEYS=1);
+#      (Ir2 - Ir1) / (N2 - N1) is the user-space instructions per request, start-up and login
+#      cancelling out.
 # Ratios are to the bare actix-web row and to actix-identity on the same store, from this run.
 #
 # Needs: cargo, python3 (with venv), valgrind, wrk (installed with apt-get when missing), a
@@ -87,6 +91,7 @@ start() {
     case $kind in
         ours) ACTIX_WORKERS=1 $WRAP "$OURS" --port "$PORT" "$@" >"$OUT/server.log" 2>&1 & ;;
         peer) ACTIX_WORKERS=1 $WRAP "$PEER" --port "$PORT" "$@" >"$OUT/server.log" 2>&1 & ;;
+        before) ACTIX_WORKERS=1 $WRAP "$BEFORE_SERVER" --port "$PORT" "$@" >"$OUT/server.log" 2>&1 & ;;
         flask) $WRAP $GUNICORN "127.0.0.1:$PORT" >"$OUT/server.log" 2>&1 & ;;
     esac
     SERVER=$!
@@ -139,13 +144,16 @@ row() {
     # 2. Instructions per request: two runs under callgrind.
     local ir=-
     if [ "$grind" = yes ]; then
-        local n totals=()
+        # Fixed keys, and the first run's cookie in both runs: the two runs send
+        # byte-identical requests (each still logs in once, so start-up stays the same).
+        local n totals=() grind_cookie=""
         for n in "$N1" "$N2"; do
             PORT=$((PORT + 1))
             WRAP="valgrind --tool=callgrind --callgrind-out-file=$OUT/$name.$n.callgrind"
-            start "$@"
+            BENCH_FIXED_KEYS=1 start "$@"
             cookie=$(cookie_for "$mode")
-            client run "$PORT" "$path" "$cookie" "$n"
+            grind_cookie=${grind_cookie:-$cookie}
+            client run "$PORT" "$path" "$grind_cookie" "$n"
             stop "$SERVER"
             totals+=("$(awk '/^(summary|totals):/ {print $2; exit}' "$OUT/$name.$n.callgrind")")
         done
@@ -165,6 +173,14 @@ row identity-redis session /protected yes peer --store redis --redis-url "$REDIS
 row ours-redis session /protected yes ours --store redis --redis-url "$REDIS_URL"
 row open-no-manager none /open yes ours --no-manager
 row open-manager none /open yes ours
+if [ -n "${BEFORE_SERVER:-}" ]; then
+    row before:ours-off session /protected yes before --protection off
+    row before:ours-basic session /protected yes before
+    row before:ours-session-hash session /protected yes before --session-hash
+    row before:ours-remember remember /protected yes before
+    row before:ours-redis session /protected yes before --store redis --redis-url "$REDIS_URL"
+    row before:open-manager none /open yes before
+fi
 row flask session /protected no flask
 row flask-remember remember /protected no flask
 

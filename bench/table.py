@@ -42,6 +42,12 @@ def ratio(a, b):
 
 
 rows = {r["row"]: r for r in csv.DictReader(open(sys.argv[1]), delimiter="\t")}
+# Rows measured with BEFORE_SERVER: the same rows on the older build, same references.
+for name in list(rows):
+    if name.startswith("before:"):
+        base = name.split(":", 1)[1]
+        LABELS[name] = "before: " + LABELS.get(base, base)
+        REFERENCE[name] = REFERENCE.get(base, "identity")
 print("| server | Ir / request | × bare | × reference | req/s | × reference | p50 | p99 "
       "| CPU µs / request | × reference |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")

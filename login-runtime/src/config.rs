@@ -14,7 +14,8 @@ use crate::key::SecretKey;
 use crate::remember::{RememberCodec, RememberFormat};
 
 /// How hard the session is tied to the client that logged in (Flask-Login's
-/// `SESSION_PROTECTION`). The identifier is SHA-512 of the peer address and the User-Agent.
+/// `SESSION_PROTECTION`). The identifier is SHA-512 of the peer address and the User-Agent,
+/// truncated to 96 bits: the session stores this digest, never the address or the agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum SessionProtection {

@@ -46,7 +46,12 @@ async fn main() -> std::io::Result<()> {
         .ok()
         .and_then(|workers| workers.parse().ok())
         .unwrap_or(1);
-    let key = Key::generate();
+    // `BENCH_FIXED_KEYS=1`: a fixed key, so a cookie from one run works in the next.
+    let key = if std::env::var_os("BENCH_FIXED_KEYS").is_some() {
+        Key::derive_from(b"bench-only 5c1e0a9f3b7d2e8c4a6f1b0d9e3c7a5f2b8d4e6c0a1f9b3d")
+    } else {
+        Key::generate()
+    };
     match redis_url {
         None => {
             HttpServer::new(move || {

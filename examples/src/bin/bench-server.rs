@@ -164,6 +164,17 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
+/// Random keys, or with `BENCH_FIXED_KEYS=1` fixed ones (benchmarks only: a cookie from one
+/// run then works in the next, so two runs can send byte-identical requests).
+fn keys() -> std::io::Result<(Key, SecretKey)> {
+    if std::env::var_os("BENCH_FIXED_KEYS").is_some() {
+        let secret = SecretKey::try_from("bench-only 5c1e0a9f3b7d2e8c4a6f1b0d9e3c7a5f2b8d4e6c0a1f9b3d")
+            .map_err(std::io::Error::other)?;
+        return Ok((Key::derive_from(secret.as_bytes()), secret));
+    }
+    Ok((Key::generate(), SecretKey::generate()))
+}
+
 /// Runs an `HttpServer` whose app the block builds, on 127.0.0.1 with the worker count.
 macro_rules! serve {
     ($args:expr, $workers:expr, $app:expr) => {
@@ -195,8 +206,7 @@ async fn main() -> std::io::Result<()> {
         .and_then(|workers| workers.parse().ok())
         .unwrap_or(1);
     // One key of each kind for every worker: a login made on one worker is valid on all.
-    let session_key = Key::generate();
-    let secret = SecretKey::generate();
+    let (session_key, secret) = keys()?;
     let session_hash = SessionHash(args.session_hash);
     let protection = args.protection;
     let cookie_sessions = {
