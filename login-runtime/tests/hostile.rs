@@ -4,11 +4,10 @@
 
 mod common;
 
-use actix_session::SessionExt;
+use actix_web::{App, web};
 use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderValue;
 use actix_web::test::{self, TestRequest};
-use actix_web::{App, HttpRequest, web};
 use common::{Client, Events, Store, manager};
 use login_runtime::{SecretKey, SessionProtection};
 use proptest::prelude::*;
@@ -141,23 +140,6 @@ fn weak_secret_key_is_refused_with_a_clear_message() {
     assert!(SecretKey::try_from(common::secret().as_bytes()).is_ok());
 }
 
-/// An app whose handlers plant arbitrary values under login-runtime's session keys, as a
-/// compromised or buggy session store could.
-fn planting_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/plant",
-        web::post().to(
-            |req: HttpRequest, body: web::Json<Vec<(String, serde_json::Value)>>| async move {
-                let session = req.get_session();
-                for (key, value) in body.into_inner() {
-                    session.insert(key, value).unwrap();
-                }
-                ""
-            },
-        ),
-    );
-}
-
 fn block_on<F: Future>(future: F) -> F::Output {
     actix_web::rt::System::new().block_on(future)
 }
@@ -193,7 +175,7 @@ proptest! {
             let client = Client::new(test::init_service(
                 App::new()
                     .configure(common::routes)
-                    .configure(planting_routes)
+                    .configure(common::planting_routes)
                     .wrap(manager(&store, &Events::default()).session_protection(mode))
                     .wrap(common::session_middleware()),
             ).await);

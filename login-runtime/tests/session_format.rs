@@ -5,10 +5,9 @@
 
 mod common;
 
-use actix_session::SessionExt;
+use actix_web::App;
 use actix_web::http::StatusCode;
 use actix_web::test::{self, TestRequest};
-use actix_web::{App, HttpRequest, web};
 use common::{Client, Events, Store};
 use login_runtime::SessionProtection;
 use sha2::{Digest, Sha512};
@@ -18,29 +17,13 @@ fn legacy_identifier(address: &str, agent: &str) -> String {
     hex::encode(Sha512::digest(format!("{address}|{agent}")))
 }
 
-/// Writes the given keys into the session, as the previous version would have left them.
-fn planting_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/plant",
-        web::post().to(
-            |req: HttpRequest, body: web::Json<Vec<(String, serde_json::Value)>>| async move {
-                let session = req.get_session();
-                for (key, value) in body.into_inner() {
-                    session.insert(key, value).unwrap();
-                }
-                ""
-            },
-        ),
-    );
-}
-
 async fn app(mode: SessionProtection) -> Client<impl common::TestApp> {
     let store = Store::flask();
     Client::new(
         test::init_service(
             App::new()
                 .configure(common::routes)
-                .configure(planting_routes)
+                .configure(common::planting_routes)
                 .wrap(common::manager(&store, &Events::default()).session_protection(mode))
                 .wrap(common::session_middleware()),
         )

@@ -9,7 +9,7 @@
 
 use actix_identity::{Identity, IdentityMiddleware};
 use actix_session::SessionMiddleware;
-use actix_session::storage::{CookieSessionStore, RedisSessionStore};
+use actix_session::storage::{CookieSessionStore, RedisSessionStore, SessionStore};
 use actix_web::cookie::Key;
 use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, get, post};
 
@@ -39,7 +39,11 @@ async fn main() -> std::io::Result<()> {
             }
             "--store" if value == "cookie" => {}
             "--redis-url" => redis_url = Some(value),
-            _ => return Err(std::io::Error::other(format!("unknown argument {arg} {value}"))),
+            _ => {
+                return Err(std::io::Error::other(format!(
+                    "unknown argument {arg} {value}"
+                )));
+            }
         }
     }
     let workers = std::env::var("ACTIX_WORKERS")
@@ -53,42 +57,35 @@ async fn main() -> std::io::Result<()> {
         Key::generate()
     };
     match redis_url {
-        None => {
-            HttpServer::new(move || {
-                App::new()
-                    .service(login)
-                    .service(protected)
-                    .wrap(IdentityMiddleware::default())
-                    .wrap(
-                        SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
-                            .cookie_secure(false)
-                            .build(),
-                    )
-            })
-            .workers(workers)
-            .bind(("127.0.0.1", port))?
-            .run()
-            .await
-        }
+        None => serve(port, workers, key, CookieSessionStore::default).await,
         Some(url) => {
             let store = RedisSessionStore::new(url)
                 .await
                 .map_err(|error| std::io::Error::other(error.to_string()))?;
-            HttpServer::new(move || {
-                App::new()
-                    .service(login)
-                    .service(protected)
-                    .wrap(IdentityMiddleware::default())
-                    .wrap(
-                        SessionMiddleware::builder(store.clone(), key.clone())
-                            .cookie_secure(false)
-                            .build(),
-                    )
-            })
-            .workers(workers)
-            .bind(("127.0.0.1", port))?
-            .run()
-            .await
+            serve(port, workers, key, move || store.clone()).await
         }
     }
+}
+
+/// Serves the two routes on sessions in `store`.
+async fn serve<St, F>(port: u16, workers: usize, key: Key, store: F) -> std::io::Result<()>
+where
+    St: SessionStore + 'static,
+    F: Fn() -> St + Clone + Send + 'static,
+{
+    HttpServer::new(move || {
+        App::new()
+            .service(login)
+            .service(protected)
+            .wrap(IdentityMiddleware::default())
+            .wrap(
+                SessionMiddleware::builder(store(), key.clone())
+                    .cookie_secure(false)
+                    .build(),
+            )
+    })
+    .workers(workers)
+    .bind(("127.0.0.1", port))?
+    .run()
+    .await
 }

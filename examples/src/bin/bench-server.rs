@@ -20,7 +20,7 @@
 use std::convert::Infallible;
 
 use actix_session::SessionMiddleware;
-use actix_session::storage::{CookieSessionStore, RedisSessionStore};
+use actix_session::storage::{CookieSessionStore, RedisSessionStore, SessionStore};
 use actix_web::cookie::Key;
 use actix_web::{App, HttpResponse, HttpServer, get, post, web};
 use login_runtime::{
@@ -168,8 +168,9 @@ fn parse_args() -> Result<Args, String> {
 /// run then works in the next, so two runs can send byte-identical requests).
 fn keys() -> std::io::Result<(Key, SecretKey)> {
     if std::env::var_os("BENCH_FIXED_KEYS").is_some() {
-        let secret = SecretKey::try_from("bench-only 5c1e0a9f3b7d2e8c4a6f1b0d9e3c7a5f2b8d4e6c0a1f9b3d")
-            .map_err(std::io::Error::other)?;
+        let secret =
+            SecretKey::try_from("bench-only 5c1e0a9f3b7d2e8c4a6f1b0d9e3c7a5f2b8d4e6c0a1f9b3d")
+                .map_err(std::io::Error::other)?;
         return Ok((Key::derive_from(secret.as_bytes()), secret));
     }
     Ok((Key::generate(), SecretKey::generate()))
@@ -177,10 +178,10 @@ fn keys() -> std::io::Result<(Key, SecretKey)> {
 
 /// Runs an `HttpServer` whose app the block builds, on 127.0.0.1 with the worker count.
 macro_rules! serve {
-    ($args:expr, $workers:expr, $app:expr) => {
+    ($port:expr, $workers:expr, $app:expr) => {
         HttpServer::new($app)
             .workers($workers)
-            .bind(("127.0.0.1", $args.port))?
+            .bind(("127.0.0.1", $port))?
             .run()
             .await
     };
@@ -207,59 +208,71 @@ async fn main() -> std::io::Result<()> {
         .unwrap_or(1);
     // One key of each kind for every worker: a login made on one worker is valid on all.
     let (session_key, secret) = keys()?;
-    let session_hash = SessionHash(args.session_hash);
-    let protection = args.protection;
-    let cookie_sessions = {
-        let key = session_key.clone();
-        move || {
-            SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
-                .cookie_secure(false)
-                .build()
-        }
+    let settings = Settings {
+        port: args.port,
+        workers,
+        session_key,
+        secret,
+        protection: args.protection,
+        session_hash: args.session_hash,
     };
-    match (args.mode, args.redis_url.clone()) {
-        (Mode::Bare, _) => serve!(args, workers, || App::new()
+    match (args.mode, args.redis_url) {
+        (Mode::Bare, _) => serve!(settings.port, settings.workers, || App::new()
             .service(bare_protected)
             .service(open)),
-        // The same routes (so routing costs the same), never calling the two that need
-        // `LoginManager`.
-        (Mode::NoManager, None) => serve!(args, workers, move || App::new()
-            .service(login)
-            .service(protected)
-            .service(open)
-            .wrap(cookie_sessions())),
-        (Mode::Login, None) => {
-            serve!(args, workers, move || App::new()
-                .app_data(web::Data::new(session_hash))
-                .service(login)
-                .service(protected)
-                .service(open)
-                .wrap(manager(protection, session_hash.0, &secret))
-                .wrap(cookie_sessions()))
-        }
+        (mode, None) => run(settings, mode, CookieSessionStore::default).await,
         (mode, Some(url)) => {
             let store = RedisSessionStore::new(url)
                 .await
                 .map_err(|error| std::io::Error::other(error.to_string()))?;
-            let redis_sessions = move || {
-                SessionMiddleware::builder(store.clone(), session_key.clone())
-                    .cookie_secure(false)
-                    .build()
-            };
-            if mode == Mode::NoManager {
-                return serve!(args, workers, move || App::new()
-                    .service(login)
-                    .service(protected)
-                    .service(open)
-                    .wrap(redis_sessions()));
-            }
-            serve!(args, workers, move || App::new()
-                .app_data(web::Data::new(session_hash))
-                .service(login)
-                .service(protected)
-                .service(open)
-                .wrap(manager(protection, session_hash.0, &secret))
-                .wrap(redis_sessions()))
+            run(settings, mode, move || store.clone()).await
         }
     }
+}
+
+/// What every worker's app is built from.
+#[derive(Clone)]
+struct Settings {
+    port: u16,
+    workers: usize,
+    session_key: Key,
+    secret: SecretKey,
+    protection: SessionProtection,
+    session_hash: bool,
+}
+
+/// Serves the login app, or with [`Mode::NoManager`] the same routes without `LoginManager`
+/// (never calling the two that need it, so routing costs the same), on sessions in `store`.
+async fn run<St, F>(settings: Settings, mode: Mode, store: F) -> std::io::Result<()>
+where
+    St: SessionStore + 'static,
+    F: Fn() -> St + Clone + Send + 'static,
+{
+    let settings_for_manager = settings.clone();
+    let Settings { port, workers, .. } = settings.clone();
+    let sessions = move || {
+        SessionMiddleware::builder(store(), settings.session_key.clone())
+            .cookie_secure(false)
+            .build()
+    };
+    if mode == Mode::NoManager {
+        return serve!(port, workers, move || App::new()
+            .service(login)
+            .service(protected)
+            .service(open)
+            .wrap(sessions()));
+    }
+    let Settings {
+        secret,
+        protection,
+        session_hash,
+        ..
+    } = settings_for_manager;
+    serve!(port, workers, move || App::new()
+        .app_data(web::Data::new(SessionHash(session_hash)))
+        .service(login)
+        .service(protected)
+        .service(open)
+        .wrap(manager(protection, session_hash, &secret))
+        .wrap(sessions()))
 }

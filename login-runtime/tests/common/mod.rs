@@ -490,3 +490,20 @@ pub async fn numeric_who(user: MaybeUser<NumericUser>) -> String {
     user.get()
         .map_or_else(|| "Anonymous".to_owned(), |u| u.0.to_string())
 }
+
+/// `POST /plant` writes the given keys into the session, as another version (or a hostile
+/// store) could have left them.
+pub fn planting_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/plant",
+        web::post().to(
+            |req: HttpRequest, body: web::Json<Vec<(String, serde_json::Value)>>| async move {
+                let session = req.get_session();
+                for (key, value) in body.into_inner() {
+                    session.insert(key, value).unwrap();
+                }
+                ""
+            },
+        ),
+    );
+}
