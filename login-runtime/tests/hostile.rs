@@ -4,10 +4,10 @@
 
 mod common;
 
-use actix_web::{App, web};
 use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderValue;
 use actix_web::test::{self, TestRequest};
+use actix_web::{App, web};
 use common::{Client, Events, Store, manager};
 use login_runtime::{SecretKey, SessionProtection};
 use proptest::prelude::*;
