@@ -64,11 +64,12 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
             return expand::with_errors(item, errors);
         }
     };
-    valid::validate(kind, &handler, &mut errors);
+    valid::validate(kind, &args, &handler, &mut errors);
     if errors.is_empty() {
         expand::guarded(kind, &args, &handler)
     } else {
-        expand::with_errors(expand::mark_siblings_reported(handler.item), errors)
+        let item = expand::defuse_unsafe(handler.item);
+        expand::with_errors(expand::mark_siblings_reported(item), errors)
     }
 }
 
