@@ -126,7 +126,7 @@ mod tests {
             .find(":: login_runtime :: __private :: guard (")
             .unwrap();
         let permission = out.find("__private :: authorize_check (").unwrap();
-        let extract = out.find("= __login_extract (").unwrap();
+        let extract = out.find(":: HandlerParameter > :: extract (").unwrap();
         assert!(guard < permission && permission < extract, "{out}");
         assert!(out.contains("fresh : true"), "{out}");
     }
