@@ -1,9 +1,36 @@
 //! Adding bounds to a user's generics without tripping lints in the user's crate.
 
+use proc_macro2::{TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{Generics, Token, Type, TypeParamBound, WherePredicate, parse_quote_spanned};
+use syn::{
+    GenericParam, Generics, Token, Type, TypeParamBound, WherePredicate, parse_quote_spanned,
+};
+
+/// Whether `ty` names one of the type or const parameters of `generics`. A bound on a type
+/// that names none is global: rustc checks it at every use of the item and annotates a
+/// failure with its `trivial_bounds` notes, so the macros state such bounds only on types
+/// that name a parameter and check the others where they are used, once.
+pub(crate) fn names_a_parameter(ty: &Type, generics: &Generics) -> bool {
+    fn walk(tokens: TokenStream, names: &[&syn::Ident]) -> bool {
+        tokens.into_iter().any(|tree| match tree {
+            TokenTree::Ident(ident) => names.contains(&&ident),
+            TokenTree::Group(group) => walk(group.stream(), names),
+            _ => false,
+        })
+    }
+    let names: Vec<&syn::Ident> = generics
+        .params
+        .iter()
+        .filter_map(|param| match param {
+            GenericParam::Type(param) => Some(&param.ident),
+            GenericParam::Const(param) => Some(&param.ident),
+            GenericParam::Lifetime(_) => None,
+        })
+        .collect();
+    !names.is_empty() && walk(ty.to_token_stream(), &names)
+}
 
 use crate::respan::{as_generated, generated_at};
 

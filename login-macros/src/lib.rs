@@ -107,9 +107,18 @@ pub fn derive_auth_user(input: TokenStream) -> TokenStream {
 /// Arguments (all optional):
 ///
 /// - `login_view = "/path"`: where anonymous visitors are sent, overriding the
-///   `LoginManager`'s per-prefix and global login views for this handler.
+///   `LoginManager`'s per-prefix and global login views for this handler. A path on this site
+///   (a single leading `/`), or an absolute `https://` (or `http://`) URL of a login service:
+///   the same two shapes `LoginManager::login_view` accepts. Do not guard the handler that
+///   serves the login view: with the route attribute below the guard that is a compile
+///   error, otherwise its first request answers a 500 naming the handler.
 /// - `permission = Perm::Admin` (or `any(..)` / `all(..)`): also require a permission, as
 ///   [`macro@permission_required`] does.
+///
+/// What actix-web checks about a handler is checked once, where it is written: a parameter
+/// that is not an extractor, a `CurrentUser<T>` of a `T` that is not a login user, a return
+/// type that is not a responder (`()` included, as actix-web refuses it) are each one error on
+/// that type, whether the route attribute is above, below, `#[route]`, `#[routes]` or absent.
 #[proc_macro_attribute]
 pub fn login_required(args: TokenStream, item: TokenStream) -> TokenStream {
     guard::expand(guard::Kind::Login, args.into(), item.into()).into()
@@ -142,6 +151,9 @@ pub fn login_required(args: TokenStream, item: TokenStream) -> TokenStream {
 /// - `refresh_view = "/path"`: the re-authentication view for stale logins, for this handler.
 /// - `permission = Perm::Admin` (or `any(..)` / `all(..)`): also require a permission,
 ///   checked after freshness: a stale login is asked to re-authenticate first.
+///
+/// Both take a path on this site or an absolute `http(s)` URL, as for
+/// [`macro@login_required`].
 #[proc_macro_attribute]
 pub fn fresh_login_required(args: TokenStream, item: TokenStream) -> TokenStream {
     guard::expand(guard::Kind::Fresh, args.into(), item.into()).into()

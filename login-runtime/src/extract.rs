@@ -30,14 +30,14 @@ use crate::user::AuthUser;
 /// ```
 pub struct CurrentUser<U>(Rc<U>);
 
-impl<U: AuthUser> CurrentUser<U> {
+impl<U> CurrentUser<U> {
     /// The user, shared with the request's cache.
     pub fn into_inner(self) -> Rc<U> {
         self.0
     }
 }
 
-impl<U: AuthUser> Deref for CurrentUser<U> {
+impl<U> Deref for CurrentUser<U> {
     type Target = U;
     fn deref(&self) -> &U {
         &self.0
@@ -84,7 +84,7 @@ impl<U: AuthUser> FromRequest for CurrentUser<U> {
 /// ```
 pub struct MaybeUser<U>(Option<Rc<U>>);
 
-impl<U: AuthUser> MaybeUser<U> {
+impl<U> MaybeUser<U> {
     /// The user, if any.
     pub fn get(&self) -> Option<&U> {
         self.0.as_deref()
@@ -240,17 +240,26 @@ impl<U: AuthUser> FromRequest for Login<U> {
     }
 }
 
-impl<U: AuthUser> Login<U> {
+// Only the methods that take a user need `U: AuthUser`, each as its own bound: with a type
+// that is not a user, the extractor's bound reports the one error, and a call to `login` adds
+// an E0277 with `AuthUser`'s note, never an E0599 without it.
+impl<U> Login<U> {
     /// Logs `user` in: a fresh login, not remembered. Returns `false` (and changes nothing)
     /// when the user is inactive.
-    pub fn login(&self, user: &U) -> Result<bool, LoginError> {
+    pub fn login(&self, user: &U) -> Result<bool, LoginError>
+    where
+        U: AuthUser,
+    {
         self.login_with(user, LoginOptions::default())
     }
 
     /// Logs `user` in with `options`. The session id is renewed; with `remember`, a signed
     /// remember cookie is set. Returns `false` (and changes nothing) when the user is inactive
     /// and `force` is not set.
-    pub fn login_with(&self, user: &U, options: LoginOptions) -> Result<bool, LoginError> {
+    pub fn login_with(&self, user: &U, options: LoginOptions) -> Result<bool, LoginError>
+    where
+        U: AuthUser,
+    {
         self.state.login(&self.req, user, &options)
     }
 

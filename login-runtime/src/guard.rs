@@ -9,6 +9,7 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use actix_web_flash_messages::{FlashMessage, storage::FlashMessageStore};
 
 use crate::config::FlashText;
+use crate::error::LoginError;
 use crate::events::LoginEvent;
 use crate::state::{NEXT, RequestState, Source, put};
 
@@ -16,6 +17,8 @@ use crate::state::{NEXT, RequestState, Source, put};
 #[doc(hidden)]
 #[derive(Clone, Copy, Debug)]
 pub struct GuardSpec {
+    /// The guarded handler's name, for the error a guarded login view gets.
+    pub handler: &'static str,
     /// `#[fresh_login_required]`: a login that is not fresh is refused too.
     pub fresh: bool,
     /// The handler's own `login_view`, winning over scope and global views.
@@ -42,17 +45,50 @@ async fn check(req: &HttpRequest, spec: GuardSpec) -> Result<(), actix_web::Erro
         return Ok(());
     }
     let Some(current) = state.current(req).await? else {
-        return Err(unauthorized(req, &state, spec.login_view));
-    };
-    if spec.fresh && !(current.source == Source::Session && state.is_fresh(req)?) {
-        return Err(needs_refresh(
+        return Err(refuse(
             req,
             &state,
-            spec.refresh_view,
-            Some(current.id),
+            Refusal::Unauthorized,
+            spec.login_view,
+            Some(&spec),
         ));
+    };
+    if spec.fresh && !(current.source == Source::Session && state.is_fresh(req)?) {
+        let refusal = Refusal::NeedsRefresh(Some(current.id));
+        return Err(refuse(req, &state, refusal, spec.refresh_view, Some(&spec)));
     }
     Ok(())
+}
+
+/// Which refusal a guard or extractor answers with.
+enum Refusal {
+    Unauthorized,
+    /// With the id of the stale login.
+    NeedsRefresh(Option<String>),
+}
+
+fn refuse(
+    req: &HttpRequest,
+    state: &RequestState,
+    refusal: Refusal,
+    view_override: Option<&str>,
+    guard: Option<&GuardSpec>,
+) -> actix_web::Error {
+    let by = guard.map_or_else(
+        || "a `CurrentUser` parameter (or `Login::unauthorized`) on the handler of".to_owned(),
+        |spec| {
+            let name = if spec.fresh {
+                "fresh_login_required"
+            } else {
+                "login_required"
+            };
+            format!("`#[{name}]` on handler `{}` guards", spec.handler)
+        },
+    );
+    match refusal {
+        Refusal::Unauthorized => unauthorized_by(req, state, view_override, &by),
+        Refusal::NeedsRefresh(user_id) => needs_refresh_by(req, state, view_override, user_id, &by),
+    }
 }
 
 /// The unauthorized response: the custom handler, a JSON 401 for API clients, a redirect to
@@ -61,6 +97,15 @@ pub(crate) fn unauthorized(
     req: &HttpRequest,
     state: &RequestState,
     view_override: Option<&str>,
+) -> actix_web::Error {
+    refuse(req, state, Refusal::Unauthorized, view_override, None)
+}
+
+fn unauthorized_by(
+    req: &HttpRequest,
+    state: &RequestState,
+    view_override: Option<&str>,
+    by: &str,
 ) -> actix_web::Error {
     let config = state.config();
     config.emit(LoginEvent::Unauthorized {
@@ -74,7 +119,7 @@ pub(crate) fn unauthorized(
     }
     let view = view_override.or_else(|| config.login_view_for(req.path()));
     match view {
-        Some(view) => redirect_to_view(req, state, view, config.login_message.as_ref()),
+        Some(view) => redirect_to_view(req, state, view, config.login_message.as_ref(), by),
         None => respond(plain_401()),
     }
 }
@@ -85,6 +130,22 @@ pub(crate) fn needs_refresh(
     state: &RequestState,
     view_override: Option<&str>,
     user_id: Option<String>,
+) -> actix_web::Error {
+    refuse(
+        req,
+        state,
+        Refusal::NeedsRefresh(user_id),
+        view_override,
+        None,
+    )
+}
+
+fn needs_refresh_by(
+    req: &HttpRequest,
+    state: &RequestState,
+    view_override: Option<&str>,
+    user_id: Option<String>,
+    by: &str,
 ) -> actix_web::Error {
     let config = state.config();
     config.emit(LoginEvent::NeedsRefresh {
@@ -101,7 +162,7 @@ pub(crate) fn needs_refresh(
         ));
     }
     match view_override.or(config.refresh_view.as_deref()) {
-        Some(view) => redirect_to_view(req, state, view, config.needs_refresh_message.as_ref()),
+        Some(view) => redirect_to_view(req, state, view, config.needs_refresh_message.as_ref(), by),
         None => respond(plain_401()),
     }
 }
@@ -111,7 +172,17 @@ fn redirect_to_view(
     state: &RequestState,
     view: &str,
     message: Option<&FlashText>,
+    by: &str,
 ) -> actix_web::Error {
+    // A view that refuses its own visitors would redirect to itself forever: say so instead.
+    let view_path = view.split(['?', '#']).next().unwrap_or_default();
+    if view_path == req.path() {
+        return LoginError::GuardedLoginView {
+            guard: by.to_owned(),
+            view: view_path.to_owned(),
+        }
+        .into();
+    }
     let config = state.config();
     if let Some(message) = message {
         flash(req, message);

@@ -98,6 +98,7 @@
 mod authz;
 mod config;
 mod devices;
+mod diagnostics;
 mod error;
 mod events;
 mod extract;
@@ -133,6 +134,10 @@ pub use next::{is_safe_next, login_url, make_next_param};
 pub use remember::RememberFormat;
 pub use user::{AuthUser, UserLoader};
 
+// Also here, outside the hidden module, only so that compile errors name them by this path.
+#[doc(hidden)]
+pub use diagnostics::{HandlerParameter, HandlerReturn, LoginId};
+
 /// Flash message levels for [`LoginManager::login_message`].
 pub use actix_web_flash_messages::Level as FlashLevel;
 
@@ -146,8 +151,10 @@ mod readme {}
 pub mod __private {
     pub use ::actix_web;
     pub use ::core;
+    pub use ::futures_util;
 
     pub use crate::Permission;
     pub use crate::authz::{Check, anonymous_only, authorize_check};
+    pub use crate::diagnostics::{HandlerParameter, HandlerReturn, LoginId};
     pub use crate::guard::{GuardSpec, guard};
 }

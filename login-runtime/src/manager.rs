@@ -86,8 +86,12 @@ impl<L: UserLoader> LoginManager<L> {
         LoginManager { loader, config }
     }
 
-    /// Where guards send anonymous browsers (`login_view`): a path such as `/login`, or an
-    /// absolute URL of a login service. The request's path goes along as `next`.
+    /// Where guards send anonymous browsers (`login_view`): a path on this site such as
+    /// `/login`, or an absolute `https://` (or `http://`) URL of a login service. The request's
+    /// path goes along as `next` (its whole URL, for a service on another host). The same two
+    /// shapes are what `#[login_required(login_view = "..")]` accepts; the macro refuses any
+    /// other at compile time. The handler serving this view must not be guarded: a request
+    /// to it answers a 500 naming the mistake, never a redirect loop.
     pub fn login_view(mut self, path: impl Into<String>) -> Self {
         self.config.login_view = Some(path.into());
         self
@@ -304,9 +308,11 @@ where
 
     fn new_transform(&self, service: S) -> Self::Future {
         if self.config.key_was_generated {
-            tracing::warn!(
-                target: "login_runtime",
-                "LoginManager has no secret key: using a random one, so remember cookies end with this process; set `LoginManager::secret_key`"
+            let message = "LoginManager has no secret key: using a random one, so remember cookies end with this process; set `LoginManager::secret_key`";
+            tracing::warn!(target: "login_runtime", "{message}");
+            crate::error::to_stderr_once(
+                crate::error::NO_SECRET_KEY,
+                &format!("login-runtime: {message}"),
             );
         }
         let backend: Rc<dyn Backend> = Rc::new(self.clone());

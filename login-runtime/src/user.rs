@@ -2,9 +2,10 @@
 
 use std::fmt::{Debug, Display};
 use std::future::Future;
-use std::str::FromStr;
 
 use actix_web::HttpRequest;
+
+use crate::diagnostics::LoginId;
 
 /// A user that can log in: Flask-Login's `UserMixin`.
 ///
@@ -31,7 +32,7 @@ use actix_web::HttpRequest;
 pub trait AuthUser: 'static {
     /// The id stored in the session and the remember cookie. It is written with `Display`
     /// and read back with `FromStr`; an id that does not parse is treated as no login.
-    type Id: Display + FromStr + Clone + 'static;
+    type Id: LoginId;
 
     /// This user's id.
     fn id(&self) -> Self::Id;

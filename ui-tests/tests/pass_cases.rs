@@ -1,7 +1,7 @@
-//! The `pass/` cases again, as modules of one test crate, so that
+//! The `pass/` cases, as modules of one test crate: compiled once (trybuild would build and
+//! link one binary per case), their `main`s run under plain `cargo test`, and
 //! `cargo clippy -p ui-tests --all-targets -- -D warnings` lints what the macros generate in
-//! them with `clippy::pedantic` on (trybuild compiles them with rustc only), and so their
-//! `main`s run under plain `cargo test` too. A lint firing on generated code would fail
+//! them with `clippy::pedantic` on. A lint firing on generated code would fail
 //! that clippy run: nothing may leak from the expansions into a strict user crate.
 #![warn(clippy::pedantic)]
 
@@ -9,6 +9,8 @@
 pub mod deny_warnings;
 #[path = "pass/derive-auth-user.rs"]
 pub mod derive_auth_user;
+#[path = "pass/every-shape.rs"]
+pub mod every_shape;
 #[path = "pass/generic-handler.rs"]
 pub mod generic_handler;
 #[path = "pass/get-above-and-below.rs"]
@@ -26,6 +28,7 @@ pub mod route_and_routes;
 fn pass_cases_run() {
     derive_auth_user::main();
     deny_warnings::main();
+    every_shape::main();
     generic_handler::main();
     get_above_and_below::main();
     permissions::main();

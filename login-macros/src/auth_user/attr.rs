@@ -34,7 +34,9 @@ pub(crate) fn field_attrs(attrs: &[Attribute], errors: &mut Errors) -> FieldAttr
             ));
             continue;
         }
+        let mut keys = 0_usize;
         let result = attr.parse_nested_meta(|meta| {
+            keys += 1;
             let Some(key) = KEYS.iter().find(|key| meta.path.is_ident(key)) else {
                 return Err(syn::Error::new_spanned(
                     &meta.path,
@@ -62,7 +64,13 @@ pub(crate) fn field_attrs(attrs: &[Attribute], errors: &mut Errors) -> FieldAttr
             }
             Ok(())
         });
-        errors.take(result);
+        if errors.take(result).is_some() && keys == 0 {
+            errors.push(syn::Error::new_spanned(
+                attr,
+                "empty `#[auth()]` does nothing: write `#[auth(id)]`, `#[auth(active)]` or \
+                 `#[auth(session_hash)]`, or remove it",
+            ));
+        }
     }
     found
 }
@@ -136,6 +144,12 @@ mod tests {
         );
         let (_, error) = parse(&[parse_quote!(#[auth])]);
         assert!(error.unwrap().starts_with("expected `#[auth(id)]`"));
+    }
+
+    #[test]
+    fn empty_attribute_is_an_error() {
+        let (_, error) = parse(&[parse_quote!(#[auth()])]);
+        assert!(error.unwrap().starts_with("empty `#[auth()]` does nothing"));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Writes the `AuthUser` impl; the only place in the derive that calls `quote!`.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{
     DeriveInput, GenericArgument, Generics, PathArguments, Type, parse_quote, parse_quote_spanned,
@@ -9,13 +9,14 @@ use syn::{
 
 use super::ast::Input;
 use super::valid::Roles;
-use crate::bounds::add_bounds;
+use crate::bounds::{add_bounds, names_a_parameter};
 use crate::errors::Errors;
 use crate::respan::generated_at;
 
 /// The impl for a valid input.
 pub(crate) fn auth_user_impl(input: &Input<'_>, roles: &Roles<'_, '_>) -> TokenStream {
     let id_ty = &roles.id.original.ty;
+    let id_ty_at_field = crate::respan::as_generated(id_ty);
     let id = &roles.id.member;
     let mut generics = bounded_generics(&input.original.generics, id_ty);
     let is_active = roles.active.map(|field| {
@@ -36,15 +37,18 @@ pub(crate) fn auth_user_impl(input: &Input<'_>, roles: &Roles<'_, '_>) -> TokenS
                     <#inner as ::core::convert::AsRef<[::core::primitive::u8]>>::as_ref,
                 )
             }),
-            None => (&field.original.ty, quote! {
+            None => (&field.original.ty, quote_spanned! {generated_at(field.original.ty.span())=>
                 ::core::option::Option::Some(::core::convert::AsRef::<[::core::primitive::u8]>::as_ref(&self.#member))
             }),
         };
-        // The bound sits on the field's type so a type that is not bytes is reported there.
-        let bytes_bound = parse_quote_spanned! {generated_at(bytes_ty.span())=>
-            ::core::convert::AsRef<[::core::primitive::u8]>
-        };
-        add_bounds(&mut generics, bytes_ty, bytes_bound);
+        // A generic field type needs the bound; a concrete one is checked by the body,
+        // which is spanned at the field's type so a type that is not bytes is reported there.
+        if names_a_parameter(bytes_ty, &input.original.generics) {
+            let bytes_bound = parse_quote_spanned! {generated_at(bytes_ty.span())=>
+                ::core::convert::AsRef<[::core::primitive::u8]>
+            };
+            add_bounds(&mut generics, bytes_ty, bytes_bound);
+        }
         quote! {
             #[inline]
             fn session_auth_hash(&self) -> ::core::option::Option<&[::core::primitive::u8]> {
@@ -57,7 +61,7 @@ pub(crate) fn auth_user_impl(input: &Input<'_>, roles: &Roles<'_, '_>) -> TokenS
     quote! {
         #[automatically_derived]
         impl #impl_generics ::login_runtime::AuthUser for #ident #ty_generics #where_clause {
-            type Id = #id_ty;
+            type Id = #id_ty_at_field;
 
             #[inline]
             fn id(&self) -> <Self as ::login_runtime::AuthUser>::Id {
@@ -113,10 +117,13 @@ fn bounded_generics(generics: &Generics, id_ty: &Type) -> Generics {
     for param in &type_params {
         add_bounds(&mut generics, param, parse_quote!('static));
     }
-    let id_bounds = parse_quote_spanned! {generated_at(id_ty.span())=>
-        ::core::fmt::Display + ::core::str::FromStr + ::core::clone::Clone + 'static
-    };
-    add_bounds(&mut generics, id_ty, id_bounds);
+    // A concrete id type is checked against `AuthUser::Id`'s own bound at `type Id = ..`.
+    if names_a_parameter(id_ty, &generics) {
+        let id_bounds = parse_quote_spanned! {generated_at(id_ty.span())=>
+            ::login_runtime::__private::LoginId
+        };
+        add_bounds(&mut generics, id_ty, id_bounds);
+    }
     generics
 }
 
@@ -165,9 +172,6 @@ mod tests {
         let expected = quote! {
             #[automatically_derived]
             impl ::login_runtime::AuthUser for User
-            where
-                u64: ::core::fmt::Display + ::core::str::FromStr + ::core::clone::Clone + 'static,
-                String: ::core::convert::AsRef<[::core::primitive::u8]>
             {
                 type Id = u64;
 
@@ -203,10 +207,8 @@ mod tests {
         let out = expand(
             &parse_quote! { struct User { id: u64, #[auth(session_hash)] stamp: Option<Vec<u8>> } },
         );
-        assert!(
-            out.contains("Vec < u8 > : :: core :: convert :: AsRef"),
-            "{out}"
-        );
+        // A concrete type: checked where it is used, never a where-clause.
+        assert!(!out.contains("where"), "{out}");
         assert!(out.contains(":: core :: option :: Option :: map"), "{out}");
     }
 
@@ -215,7 +217,7 @@ mod tests {
         let out = expand(&parse_quote! { struct User<I: Clone> { id: I } });
         // Inline, where the user bounds `I`: no second bound location for lints to flag.
         assert!(
-            out.contains("impl < I : Clone + 'static + :: core :: fmt :: Display"),
+            out.contains("impl < I : Clone + 'static + :: login_runtime :: __private :: LoginId >"),
             "{out}"
         );
         assert!(

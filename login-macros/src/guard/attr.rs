@@ -2,6 +2,7 @@
 //! and `#[permission_required]`'s rule), parsed into [`GuardArgs`].
 
 use proc_macro2::{TokenStream, TokenTree};
+use quote::ToTokens;
 use syn::parse::{ParseStream, Parser};
 use syn::{Expr, ExprLit, Lit, LitStr, Path, Token};
 
@@ -29,6 +30,9 @@ pub(crate) struct GuardArgs {
     pub(crate) permission: Option<Rule>,
     /// See [`REPORTED`].
     pub(crate) already_reported: bool,
+    /// `#[guard = "/login"]`, which rustc refuses itself: the view, for the warning that
+    /// names the fix.
+    pub(crate) key_value_hint: Option<LitStr>,
 }
 
 /// Arguments as written, each with its key for spans; checked together in [`Self::build`].
@@ -44,6 +48,29 @@ struct RawArgs {
 
 /// Parses a guard's arguments; every mistake goes to `errors`, what is valid is kept.
 pub(crate) fn parse(kind: Kind, args: TokenStream, errors: &mut Errors) -> GuardArgs {
+    if let Some(view) = bare_view(kind, &args) {
+        if written_as_key_value() {
+            // `#[login_required = "/login"]`: rustc has refused the form already ("key-value
+            // macro attributes are not supported"). A second error would repeat it without
+            // adding anything, so the fix comes as a warning and the guard goes on with the
+            // view the user meant.
+            return GuardArgs {
+                login_view: Some(view.clone()),
+                key_value_hint: Some(view),
+                ..GuardArgs::default()
+            };
+        }
+        // `#[login_required("/login")]`: the view without its key.
+        errors.push(syn::Error::new_spanned(
+            &view,
+            format!(
+                "name the argument: write `#[{}(login_view = {})]`",
+                kind.name(),
+                view.to_token_stream()
+            ),
+        ));
+        return GuardArgs::default();
+    }
     let mut raw = RawArgs::default();
     let args = if kind == Kind::Permission {
         let (rule, rest) = errors
@@ -212,6 +239,7 @@ impl RawArgs {
             refresh_view,
             permission,
             already_reported: self.already_reported,
+            key_value_hint: None,
         }
     }
 }
@@ -238,7 +266,28 @@ fn split_positional_rule(input: ParseStream<'_>) -> syn::Result<(Option<Expr>, T
     Ok((Some(rule), input.parse()?))
 }
 
-/// A view must be a string literal naming a path on this site.
+/// Whether the attribute was written `#[guard = "…"]`: rustc passes its value on as the
+/// arguments, exactly like `#[guard("…")]`, so only the source text tells them apart.
+fn written_as_key_value() -> bool {
+    proc_macro2::Span::call_site()
+        .source_text()
+        .is_some_and(|attr| {
+            attr.split('"')
+                .next()
+                .is_some_and(|head| head.contains('='))
+        })
+}
+
+/// A lone string literal as the whole argument list of a login guard (whose arguments all
+/// have keys; `#[permission_required]`'s first one is its rule).
+fn bare_view(kind: Kind, args: &TokenStream) -> Option<LitStr> {
+    matches!(kind, Kind::Login | Kind::Fresh)
+        .then(|| syn::parse2::<LitStr>(args.clone()).ok())
+        .flatten()
+}
+
+/// A view must be a string literal naming a path on this site, or an absolute `http(s)` URL
+/// of a login service (as `LoginManager::login_view` accepts).
 fn view_path(key: &str, value: &Expr) -> syn::Result<LitStr> {
     let Expr::Lit(ExprLit {
         lit: Lit::Str(lit), ..
@@ -252,18 +301,33 @@ fn view_path(key: &str, value: &Expr) -> syn::Result<LitStr> {
             ),
         ));
     };
-    let path = lit.value();
-    // A view is where unauthorised visitors are redirected: `//host` would leave the site.
-    if !path.starts_with('/') || path.starts_with("//") {
-        return Err(syn::Error::new_spanned(
-            lit,
-            format!(
-                "`{key}` must be a path on this site starting with a single `/`, like `\"/{}\"`",
-                example(key)
-            ),
-        ));
+    if is_site_path(&lit.value()) || is_service_url(&lit.value()) {
+        return Ok(lit.clone());
     }
-    Ok(lit.clone())
+    Err(syn::Error::new_spanned(
+        lit,
+        format!(
+            "`{key}` must be a path on this site starting with a single `/`, like `\"/{}\"`, \
+             or an absolute `https://` URL of a login service",
+            example(key)
+        ),
+    ))
+}
+
+/// `/login`, never `//host/login`, which a browser reads as another site.
+fn is_site_path(view: &str) -> bool {
+    view.starts_with('/') && !view.starts_with("//") && !view.starts_with("/\\")
+}
+
+/// `https://accounts.example.com/login`: a scheme of the web, a host, no whitespace.
+fn is_service_url(view: &str) -> bool {
+    let rest = view
+        .strip_prefix("https://")
+        .or_else(|| view.strip_prefix("http://"));
+    rest.is_some_and(|rest| {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        !host.is_empty() && !view.chars().any(|c| c.is_whitespace() || c.is_control())
+    })
 }
 
 fn example(key: &str) -> &'static str {
@@ -338,7 +402,7 @@ mod tests {
             [
                 "unknown `fresh_login_required` argument `next`; expected `login_view`, `refresh_view` or `permission`",
                 "`login_view` must be a string literal: write `login_view = \"/login\"`",
-                "`refresh_view` must be a path on this site starting with a single `/`, like `\"/reauthenticate\"`",
+                "`refresh_view` must be a path on this site starting with a single `/`, like `\"/reauthenticate\"`, or an absolute `https://` URL of a login service",
                 "duplicate `login_view` argument: remove this one",
             ]
         );
@@ -393,6 +457,34 @@ mod tests {
         assert!(errors[0].starts_with("`login_view` has no effect on `#[anonymous_required]`"));
         let (args, errors) = run(Kind::Permission, quote!(__reported));
         assert!(errors.is_empty() && args.already_reported);
+    }
+
+    #[test]
+    fn login_service_urls_are_accepted_and_other_schemes_refused() {
+        let (args, errors) = run(
+            Kind::Login,
+            quote!(login_view = "https://accounts.example.com/login"),
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(args.login_view.is_some());
+        for view in [
+            "javascript:alert(1)",
+            "https:///login",
+            "ftp://x/login",
+            "login",
+        ] {
+            let (_, errors) = run(Kind::Login, quote!(login_view = #view));
+            assert_eq!(errors.len(), 1, "{view}");
+        }
+    }
+
+    #[test]
+    fn a_bare_view_names_its_key() {
+        let (_, errors) = run(Kind::Login, quote!("/login"));
+        assert_eq!(
+            errors,
+            ["name the argument: write `#[login_required(login_view = \"/login\")]`"]
+        );
     }
 
     #[test]

@@ -4,21 +4,33 @@
 //! function actix-web sees keeps the name, docs, attributes (`#[get]` included), visibility
 //! and generics, and takes `HttpRequest` + `web::Payload`, neither of which can fail or
 //! reads the body. It awaits the guard first, and only then extracts the original
-//! parameters as one tuple, the way actix-web itself would, so a guard failure always wins
-//! over an extractor error (401, not 400 for a malformed body).
+//! parameters the way actix-web's tuple extractor does (every extraction started in order,
+//! polled in order, the first error wins), so a guard failure always wins over an extractor
+//! error (401, not 400 for a malformed body). It answers with the response actix-web would
+//! make of the handler's return value.
+//!
+//! What actix-web checks about a handler (each parameter an extractor, the return type a
+//! responder) is checked once, inside the rewritten function, at the user's tokens, through
+//! the runtime's diagnostic helper traits. It is never a where-clause on concrete types: rustc
+//! would check such a bound again at every registration (three copies of one mistake under
+//! `#[get]`, more under `#[routes]`) and add its `trivial_bounds` notes. Only types that name
+//! the handler's own generic parameters get a where-clause, which the body needs.
 
-use proc_macro2::TokenStream;
-use quote::{ToTokens, format_ident, quote};
+use proc_macro2::{TokenStream, TokenTree};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{FnArg, GenericParam, LitStr, ReturnType, Token, TypeParamBound, parse_quote_spanned};
+use syn::{
+    FnArg, GenericParam, Ident, LitStr, ReturnType, Token, Type, TypeParamBound,
+    parse_quote_spanned,
+};
 
 use super::Kind;
 use super::ast::Handler;
 use super::attr::GuardArgs;
-use crate::bounds::add_bounds;
+use crate::bounds::{add_bounds, names_a_parameter};
 use crate::errors::Errors;
-use crate::respan::generated_at;
+use crate::respan::{as_generated, generated_at};
 
 /// The rewritten handler.
 pub(crate) fn guarded(kind: Kind, args: &GuardArgs, handler: &Handler) -> TokenStream {
@@ -28,8 +40,9 @@ pub(crate) fn guarded(kind: Kind, args: &GuardArgs, handler: &Handler) -> TokenS
     let inner_ident = format_ident!("__login_handler");
     let mut inner_sig = sig.clone();
     inner_sig.ident = inner_ident.clone();
+    let private = quote!(::login_runtime::__private);
 
-    let params: Vec<&syn::Type> = sig
+    let params: Vec<&Type> = sig
         .inputs
         .iter()
         .filter_map(|arg| match arg {
@@ -37,18 +50,25 @@ pub(crate) fn guarded(kind: Kind, args: &GuardArgs, handler: &Handler) -> TokenS
             FnArg::Receiver(_) => None,
         })
         .collect();
-    let bindings: Vec<syn::Ident> = (0..params.len())
-        .map(|i| format_ident!("__login_arg{i}"))
-        .collect();
+    let output: Option<&Type> = match &sig.output {
+        ReturnType::Type(_, ty) => Some(ty),
+        // Rejected by validation.
+        ReturnType::Default => None,
+    };
 
-    // Each parameter must be an extractor. Stated per parameter and spanned at its type, a
-    // type that is not one is reported on that parameter, and generic parameters get the
-    // bound the tuple extraction needs.
     let mut generics = sig.generics.clone();
-    for ty in &params {
-        let span = generated_at(ty.span());
-        let bounds: Punctuated<TypeParamBound, Token![+]> = parse_quote_spanned! {span=>
-            ::login_runtime::__private::actix_web::FromRequest + 'static
+    for ty in params
+        .iter()
+        .filter(|ty| names_a_parameter(ty, &sig.generics))
+    {
+        let bounds: Punctuated<TypeParamBound, Token![+]> = parse_quote_spanned! {generated_at(ty.span())=>
+            #private::actix_web::FromRequest
+        };
+        add_bounds(&mut generics, ty, bounds);
+    }
+    if let Some(ty) = output.filter(|ty| names_a_parameter(ty, &sig.generics)) {
+        let bounds: Punctuated<TypeParamBound, Token![+]> = parse_quote_spanned! {generated_at(ty.span())=>
+            #private::actix_web::Responder
         };
         add_bounds(&mut generics, ty, bounds);
     }
@@ -66,43 +86,24 @@ pub(crate) fn guarded(kind: Kind, args: &GuardArgs, handler: &Handler) -> TokenS
         .collect();
     let turbofish = (!turbofish_args.is_empty()).then(|| quote!(::<#(#turbofish_args),*>));
 
-    let output = match &sig.output {
-        ReturnType::Type(_, ty) => ty.to_token_stream(),
-        // Rejected by validation; `()` keeps this function total.
-        ReturnType::Default => quote!(()),
-    };
-    let private = quote!(::login_runtime::__private);
-    let fresh = kind == Kind::Fresh;
-    let login_view = optional_str(args.login_view.as_ref());
-    let refresh_view = optional_str(args.refresh_view.as_ref());
-    // The tuple is extracted by a helper generic over each element, its types inferred from
-    // the call to the handler: the parameter types are named only in the handler's signature
-    // and the bounds above, so a type error in one is reported there, once.
-    let (extract_fn, extract) = if params.is_empty() {
-        (None, None)
-    } else {
-        let tys: Vec<syn::Ident> = (0..params.len())
-            .map(|i| format_ident!("__LoginArg{i}"))
-            .collect();
-        let extract_fn = quote! {
-            async fn __login_extract<#(#tys: #private::actix_web::FromRequest + 'static),*>(
-                request: &#private::actix_web::HttpRequest,
-                payload: &mut #private::actix_web::dev::Payload,
-            ) -> ::core::result::Result<(#(#tys,)*), #private::actix_web::Error> {
-                ::core::result::Result::map_err(
-                    <(#(#tys,)*) as #private::actix_web::FromRequest>::from_request(request, payload).await,
-                    ::core::convert::Into::into,
-                )
+    let spec = guard_spec(kind, args, ident);
+    let bindings: Vec<Ident> = (0..params.len())
+        .map(|i| format_ident!("__login_arg{i}"))
+        .collect();
+    let extract = extraction(&params, &bindings);
+    // Spanned at the return type: a type that is not a responder is reported there.
+    let respond = match output {
+        // Named, so that the mistake is reported as the type's, at the type.
+        Some(ty) if !has_impl_trait(ty) => {
+            let span = generated_at(ty.span());
+            let ty = as_generated(ty);
+            quote_spanned! {span=>
+                <#ty as #private::HandlerReturn>::into_response(__login_output, &__login_request)
             }
-        };
-        let extract = quote! {
-            let (#(#bindings,)*) = __login_extract(
-                &__login_request,
-                &mut #private::actix_web::web::Payload::into_inner(__login_payload),
-            )
-            .await?;
-        };
-        (Some(extract_fn), Some(extract))
+        }
+        _ => quote! {
+            #private::HandlerReturn::into_response(__login_output, &__login_request)
+        },
     };
     let asyncness = &sig.asyncness;
     // Login, then freshness, then permission: each its own statement, all before extraction.
@@ -110,37 +111,103 @@ pub(crate) fn guarded(kind: Kind, args: &GuardArgs, handler: &Handler) -> TokenS
         super::permission::anonymous_check()
     } else {
         quote! {
-            #private::guard(
-                &__login_request,
-                #private::GuardSpec {
-                    fresh: #fresh,
-                    login_view: #login_view,
-                    refresh_view: #refresh_view,
-                },
-            )
-            .await?;
+            #private::guard(&__login_request, #spec).await?;
         }
     };
     let permission_check = args.permission.as_ref().map(super::permission::check);
+    let key_value_hint = args.key_value_hint.as_ref().map(|view| {
+        let note = format!(
+            "`#[{} = ..]` is not an attribute form: write `#[{}(login_view = {})]`",
+            kind.name(),
+            kind.name(),
+            view.to_token_stream()
+        );
+        // A deprecation warning at the literal is the one stable way a macro can warn.
+        quote_spanned! {view.span()=>
+            #[allow(non_camel_case_types)]
+            #[deprecated(note = #note)]
+            struct login_view;
+            let _ = login_view;
+        }
+    });
 
     quote! {
         #(#attrs)*
         #vis #asyncness fn #ident <#params_generics> (
             __login_request: #private::actix_web::HttpRequest,
             __login_payload: #private::actix_web::web::Payload,
-        ) -> ::core::result::Result<#output, #private::actix_web::Error>
+        ) -> ::core::result::Result<#private::actix_web::HttpResponse, #private::actix_web::Error>
         #where_clause
         {
             #[allow(clippy::unused_async)]
             #inner_sig #block
-            #extract_fn
+            #key_value_hint
 
             #login_check
             #permission_check
             #extract
-            ::core::result::Result::Ok(#inner_ident #turbofish (#(#bindings),*).await)
+            let __login_output = #inner_ident #turbofish (#(#bindings),*).await;
+            ::core::result::Result::Ok(#respond)
         }
     }
+}
+
+/// The runtime's description of this guard.
+fn guard_spec(kind: Kind, args: &GuardArgs, ident: &Ident) -> TokenStream {
+    let fresh = kind == Kind::Fresh;
+    let login_view = optional_str(args.login_view.as_ref());
+    let refresh_view = optional_str(args.refresh_view.as_ref());
+    let handler = LitStr::new(&ident.to_string(), ident.span());
+    quote! {
+        ::login_runtime::__private::GuardSpec {
+            handler: #handler,
+            fresh: #fresh,
+            login_view: #login_view,
+            refresh_view: #refresh_view,
+        }
+    }
+}
+
+/// Starts every extraction in order, each spanned at its parameter's type (a type that is
+/// not an extractor is reported on that parameter), then awaits them together, in order,
+/// as nested `try_join`s: what actix-web's tuple extractor does, without naming a tuple type
+/// a mistake would be reported on as a whole.
+fn extraction(params: &[&Type], bindings: &[Ident]) -> Option<TokenStream> {
+    let private = quote!(::login_runtime::__private);
+    let (last, rest) = bindings.split_last()?;
+    let starts = params.iter().zip(bindings).map(|(ty, binding)| {
+        let span = generated_at(ty.span());
+        let ty = as_generated(ty);
+        let extract = quote_spanned! {span=>
+            <#ty as #private::HandlerParameter>::extract(&__login_request, &mut __login_payload)
+        };
+        quote! {
+            let #binding = #extract;
+        }
+    });
+    let mut joined = quote!(#last);
+    let mut pattern = quote!(#last);
+    for binding in rest.iter().rev() {
+        joined = quote!(#private::futures_util::future::try_join(#binding, #joined));
+        pattern = quote!((#binding, #pattern));
+    }
+    Some(quote! {
+        let mut __login_payload = #private::actix_web::web::Payload::into_inner(__login_payload);
+        #(#starts)*
+        let #pattern = #joined.await?;
+    })
+}
+
+/// Whether `ty` is or holds an `impl Trait`, which cannot be named in a path.
+fn has_impl_trait(ty: &Type) -> bool {
+    fn walk(tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|tree| match tree {
+            TokenTree::Ident(ident) => ident == "impl",
+            TokenTree::Group(group) => walk(group.stream()),
+            _ => false,
+        })
+    }
+    walk(ty.to_token_stream())
 }
 
 /// The user's item as it was, beside every error.
@@ -150,6 +217,21 @@ pub(crate) fn with_errors(item: TokenStream, errors: Errors) -> TokenStream {
         #item
         #compile_errors
     }
+}
+
+/// The item beside an error, made safe when it was an `unsafe fn` (the error says so): the
+/// route attribute on it would otherwise add actix-web's own error about an unsafe handler.
+pub(crate) fn defuse_unsafe(mut item: syn::ItemFn) -> syn::ItemFn {
+    if matches!(item.sig.safety, syn::Safety::Unsafe(_)) {
+        item.sig.safety = syn::Safety::Default;
+        let block = &item.block;
+        item.block = syn::parse_quote!({
+            #[allow(unused_unsafe)]
+            let __login_output = unsafe #block;
+            __login_output
+        });
+    }
+    item
 }
 
 /// The item with every guard attribute left on it turned into `#[guard(__reported)]`.
@@ -207,10 +289,7 @@ mod tests {
             pub(crate) async fn index<>(
                 __login_request: ::login_runtime::__private::actix_web::HttpRequest,
                 __login_payload: ::login_runtime::__private::actix_web::web::Payload,
-            ) -> ::core::result::Result<impl Responder, ::login_runtime::__private::actix_web::Error>
-            where
-                web::Path<u32>: ::login_runtime::__private::actix_web::FromRequest + 'static,
-                web::Json<Body>: ::login_runtime::__private::actix_web::FromRequest + 'static
+            ) -> ::core::result::Result<::login_runtime::__private::actix_web::HttpResponse, ::login_runtime::__private::actix_web::Error>
             {
                 #[allow(clippy::unused_async)]
                 async fn __login_handler(path: web::Path<u32>, mut body: web::Json<Body>) -> impl Responder {
@@ -218,34 +297,25 @@ mod tests {
                     ""
                 }
 
-                async fn __login_extract<
-                    __LoginArg0: ::login_runtime::__private::actix_web::FromRequest + 'static,
-                    __LoginArg1: ::login_runtime::__private::actix_web::FromRequest + 'static
-                >(
-                    request: &::login_runtime::__private::actix_web::HttpRequest,
-                    payload: &mut ::login_runtime::__private::actix_web::dev::Payload,
-                ) -> ::core::result::Result<(__LoginArg0, __LoginArg1,), ::login_runtime::__private::actix_web::Error> {
-                    ::core::result::Result::map_err(
-                        <(__LoginArg0, __LoginArg1,) as ::login_runtime::__private::actix_web::FromRequest>::from_request(request, payload).await,
-                        ::core::convert::Into::into,
-                    )
-                }
-
                 ::login_runtime::__private::guard(
                     &__login_request,
                     ::login_runtime::__private::GuardSpec {
+                        handler: "index",
                         fresh: true,
                         login_view: ::core::option::Option::Some("/in"),
                         refresh_view: ::core::option::Option::None,
-                    },
+                    }
                 )
                 .await?;
-                let (__login_arg0, __login_arg1,) = __login_extract(
-                    &__login_request,
-                    &mut ::login_runtime::__private::actix_web::web::Payload::into_inner(__login_payload),
+                let mut __login_payload = ::login_runtime::__private::actix_web::web::Payload::into_inner(__login_payload);
+                let __login_arg0 = <web::Path<u32> as ::login_runtime::__private::HandlerParameter>::extract(&__login_request, &mut __login_payload);
+                let __login_arg1 = <web::Json<Body> as ::login_runtime::__private::HandlerParameter>::extract(&__login_request, &mut __login_payload);
+                let (__login_arg0, __login_arg1) =
+                    ::login_runtime::__private::futures_util::future::try_join(__login_arg0, __login_arg1).await?;
+                let __login_output = __login_handler(__login_arg0, __login_arg1).await;
+                ::core::result::Result::Ok(
+                    ::login_runtime::__private::HandlerReturn::into_response(__login_output, &__login_request)
                 )
-                .await?;
-                ::core::result::Result::Ok(__login_handler(__login_arg0, __login_arg1).await)
             }
         };
         assert_eq!(out, expected.to_string());
@@ -258,9 +328,17 @@ mod tests {
             quote!(),
             quote! { async fn index() -> HttpResponse { todo!() } },
         );
-        assert!(!out.contains("__login_extract"), "{out}");
+        assert!(!out.contains("extract"), "{out}");
         assert!(out.contains("fresh : false"), "{out}");
-        assert!(out.contains("Ok (__login_handler () . await)"), "{out}");
+        assert!(
+            out.contains("__login_output = __login_handler () . await"),
+            "{out}"
+        );
+        // A named return type is checked as a response where it is written.
+        assert!(
+            out.contains("< HttpResponse as :: login_runtime :: __private :: HandlerReturn >"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -291,7 +369,7 @@ mod tests {
             quote!(),
             quote! { async fn index<A: Debug, B, C>(a: A, b: B, c: C) -> String where C: Debug { todo!() } },
         );
-        let extractor = ":: login_runtime :: __private :: actix_web :: FromRequest + 'static";
+        let extractor = ":: login_runtime :: __private :: actix_web :: FromRequest";
         assert!(
             out.contains(&format!(
                 "< A : Debug + {extractor} , B : {extractor} , C >"
@@ -300,6 +378,24 @@ mod tests {
         );
         assert!(
             out.contains(&format!("where C : Debug + {extractor}")),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn concrete_types_get_no_where_clause_and_generic_ones_do() {
+        let out = expand(
+            Kind::Login,
+            quote!(),
+            quote! { async fn index<T>(a: web::Query<u8>, b: web::Json<T>) -> T { todo!() } },
+        );
+        assert!(!out.contains("web :: Query < u8 > :"), "{out}");
+        assert!(
+            out.contains("index < T : :: login_runtime :: __private :: actix_web :: Responder >"),
+            "{out}"
+        );
+        assert!(
+            out.contains("where web :: Json < T > : :: login_runtime :: __private :: actix_web :: FromRequest {"),
             "{out}"
         );
     }

@@ -64,11 +64,12 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
             return expand::with_errors(item, errors);
         }
     };
-    valid::validate(kind, &handler, &mut errors);
+    valid::validate(kind, &args, &handler, &mut errors);
     if errors.is_empty() {
         expand::guarded(kind, &args, &handler)
     } else {
-        expand::with_errors(expand::mark_siblings_reported(handler.item), errors)
+        let item = expand::defuse_unsafe(handler.item);
+        expand::with_errors(expand::mark_siblings_reported(item), errors)
     }
 }
 
@@ -125,7 +126,7 @@ mod tests {
             .find(":: login_runtime :: __private :: guard (")
             .unwrap();
         let permission = out.find("__private :: authorize_check (").unwrap();
-        let extract = out.find("= __login_extract (").unwrap();
+        let extract = out.find(":: HandlerParameter > :: extract (").unwrap();
         assert!(guard < permission && permission < extract, "{out}");
         assert!(out.contains("fresh : true"), "{out}");
     }

@@ -1,17 +1,24 @@
 //! What a guarded handler must look like: one guard, `async`, no `self`, a return type,
 //! named extractor types, no more extractors than actix-web takes.
 
-use syn::{FnArg, ReturnType, Type};
+use syn::{Attribute, FnArg, LitStr, ReturnType, Type};
 
 use super::Kind;
 use super::ast::Handler;
+use super::attr::GuardArgs;
 use crate::errors::Errors;
 
 /// actix-web implements `Handler` for up to 16 extractors.
 const MAX_EXTRACTORS: usize = 16;
 
+/// actix-web's route attributes, whose first argument is the path they serve.
+const ROUTE_ATTRIBUTES: [&str; 10] = [
+    "get", "post", "put", "delete", "patch", "head", "options", "trace", "connect", "route",
+];
+
 /// Checks `handler` under the guard `kind`; every independent mistake goes to `errors`.
-pub(crate) fn validate(kind: Kind, handler: &Handler, errors: &mut Errors) {
+pub(crate) fn validate(kind: Kind, args: &GuardArgs, handler: &Handler, errors: &mut Errors) {
+    guarded_views(kind, args, &handler.item.attrs, errors);
     let this = kind.name();
     for (other, attr) in &handler.sibling_guards {
         let message = if *other == kind {
@@ -32,6 +39,15 @@ pub(crate) fn validate(kind: Kind, handler: &Handler, errors: &mut Errors) {
             format!(
                 "`#[{this}]` needs an `async fn` handler: write `async fn {}`",
                 sig.ident
+            ),
+        ));
+    }
+    if let syn::Safety::Unsafe(unsafety) = &sig.safety {
+        errors.push(syn::Error::new_spanned(
+            unsafety,
+            format!(
+                "`#[{this}]` cannot guard an `unsafe fn`: actix-web calls handlers as safe \
+                 functions; remove `unsafe` and put the unsafe code in an `unsafe {{ .. }}` block"
             ),
         ));
     }
@@ -79,6 +95,43 @@ pub(crate) fn validate(kind: Kind, handler: &Handler, errors: &mut Errors) {
     }
 }
 
+/// A guard on the handler that serves its own login (or refresh) view would redirect that
+/// view to itself forever. Seen here when the route attribute is still on the function (the
+/// guard written above it); the runtime catches the other shapes at the first request.
+fn guarded_views(kind: Kind, args: &GuardArgs, attrs: &[Attribute], errors: &mut Errors) {
+    let views = [args.login_view.as_ref(), args.refresh_view.as_ref()];
+    for view in views.into_iter().flatten() {
+        let value = view.value();
+        let view_path = value.split(['?', '#']).next().unwrap_or_default();
+        let served = attrs
+            .iter()
+            .filter_map(route_path)
+            .any(|route| route.value() == view_path);
+        if served {
+            errors.push(syn::Error::new_spanned(
+                view,
+                format!(
+                    "this handler serves `{view_path}` itself: `#[{}]` would send visitors \
+                     from `{view_path}` to `{view_path}` forever; remove the guard from the \
+                     login page's handler",
+                    kind.name()
+                ),
+            ));
+        }
+    }
+}
+
+/// The path of an actix-web route attribute (`#[get("/login")]`, `#[route("/login", ..)]`).
+fn route_path(attr: &Attribute) -> Option<LitStr> {
+    let name = attr.path().segments.last()?.ident.to_string();
+    if !ROUTE_ATTRIBUTES.contains(&name.as_str()) {
+        return None;
+    }
+    let list = attr.meta.require_list().ok()?;
+    let mut tokens = list.tokens.clone().into_iter();
+    syn::parse2::<LitStr>(tokens.next()?.into()).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use proc_macro2::TokenStream;
@@ -86,12 +139,12 @@ mod tests {
 
     use super::validate;
     use crate::errors::Errors;
-    use crate::guard::{Kind, ast::Handler};
+    use crate::guard::{Kind, ast::Handler, attr::GuardArgs};
 
     fn check(kind: Kind, item: TokenStream) -> Vec<String> {
         let handler = Handler::from_tokens(item).unwrap();
         let mut errors = Errors::default();
-        validate(kind, &handler, &mut errors);
+        validate(kind, &GuardArgs::default(), &handler, &mut errors);
         errors
             .finish()
             .err()

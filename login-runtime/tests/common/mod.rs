@@ -330,6 +330,7 @@ pub fn guarded(
             guard(
                 &req,
                 GuardSpec {
+                    handler: "guarded",
                     fresh,
                     login_view: None,
                     refresh_view: None,
