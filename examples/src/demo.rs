@@ -26,9 +26,12 @@ use actix_web::cookie::Key;
 use actix_web::http::header::HeaderValue;
 use actix_web::{HttpRequest, web};
 use actix_web_flash_messages::FlashMessagesFramework;
-use login_runtime::{LoginManager, RememberCookie, SecretKey, UserLoader};
+use login_runtime::{
+    HasPermission, LoginEvent, LoginManager, Permission, RememberCookie, SecretKey, UserLoader,
+};
 use sha2::{Digest, Sha256};
 
+use self::audit::AuditEvent;
 use self::db::{Db, OpenError, User};
 use self::passwords::{PasswordError, Passwords};
 use self::sessions::{SessionBackend, SessionFlashStore};
@@ -238,6 +241,35 @@ impl UserLoader for Users {
     }
 }
 
+/// What a member may do beyond their own pages. A permission is a value of this type, never a
+/// string: `#[permission_required(Perm::Admni)]` does not compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Perm {
+    /// Open the admin page.
+    Admin,
+}
+
+impl Permission for Perm {
+    type User = User;
+}
+
+impl HasPermission<Perm> for User {
+    // Answered from the user as loaded: no query of its own.
+    fn has_permission(&self, permission: &Perm) -> bool {
+        match permission {
+            Perm::Admin => self.is_admin,
+        }
+    }
+}
+
+/// What the demo records of login-runtime's events: its own handlers record logins and
+/// logouts (with more detail), so only refused permission checks.
+fn audit_login_event(event: &LoginEvent) {
+    if let LoginEvent::Forbidden { user_id, path } = event {
+        audit::later(AuditEvent::Forbidden, user_id.parse().ok(), path);
+    }
+}
+
 /// The login manager as the demo configures it.
 pub fn login_manager(demo: &Demo) -> LoginManager<Users> {
     LoginManager::new(Users {
@@ -249,6 +281,11 @@ pub fn login_manager(demo: &Demo) -> LoginManager<Users> {
     .refresh_view("/reauthenticate")
     .secret_key(demo.keys.login.clone())
     .remember_cookie(RememberCookie::default().secure(demo.secure_cookies))
+    // A member without the permission gets the site's own 403 page, never the login form.
+    .forbidden_handler(pages::forbidden_handler)
+    // Where the login and sign-up pages send someone already logged in.
+    .anonymous_redirect("/profile")
+    .on_event(audit_login_event)
 }
 
 /// The session middleware: cookie sessions, or Redis with `REDIS_URL`. Its `Secure` flag is
@@ -290,6 +327,12 @@ macro_rules! demo_app {
                 $crate::demo::csrf::refuse_cross_site,
             ))
             .wrap($crate::demo::login_manager(demo))
+            .wrap(actix_web::middleware::from_fn(
+                $crate::demo::pages::render_forbidden,
+            ))
+            .wrap(actix_web::middleware::from_fn(
+                $crate::demo::audit::write_pending,
+            ))
             .wrap($crate::demo::flash_messages())
             .wrap($crate::demo::session_middleware(demo))
     }};

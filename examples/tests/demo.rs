@@ -416,7 +416,8 @@ async fn wrong_password_keeps_next_and_the_name(site: &Site) {
         .await;
     assert_eq!(page.location, "/profile");
     for next in ["//evil.example", "https://evil.example/", "/\\evil.example"] {
-        visitor.get("/login").await;
+        // Logged in, the login page sends the member on: the home page's form token serves.
+        visitor.get("/").await;
         let page = visitor
             .post(
                 "/login",
@@ -751,7 +752,7 @@ async fn audit_rows_are_written_without_secrets(site: &Site) {
     // A member on the admin page: forbidden, and recorded.
     let page = visitor.get("/admin").await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
-    assert!(page.body.contains("Only admins may see this page."));
+    assert!(page.body.contains("Your account may not open this page."));
     visitor.log_out().await;
     for _ in 0..5 {
         visitor.log_in(&name, "wrong guess", false).await;
@@ -801,6 +802,58 @@ async fn audit_rows_are_written_without_secrets(site: &Site) {
             assert!(!text.contains(&secret), "{text:?} holds a secret");
         }
     }
+}
+
+async fn admin_page_needs_the_admin_permission(site: &Site) {
+    let visitor = browser(site, 1).await;
+    // A visitor: the login form, as for any members' page.
+    let page = visitor.get("/admin").await;
+    assert_eq!(page.status, StatusCode::FOUND);
+    assert_eq!(page.location, "/login?next=%2Fadmin");
+
+    // A member without `Perm::Admin`: the site's own 403 page, in the layout (navigation,
+    // logout), never the login form; JSON for a client that asks for it.
+    let name = new_name("mallory");
+    visitor.sign_up(&name, PASSWORD).await;
+    let page = visitor.get("/admin").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert_eq!(page.content_type, "text/html; charset=utf-8");
+    assert!(page.body.contains("<h1>Forbidden</h1>"), "{}", page.body);
+    assert!(page.body.contains("Your account may not open this page."));
+    assert!(page.body.contains("action=\"/logout\""));
+    assert!(
+        !page.body.contains("href=\"/admin\""),
+        "no admin link for members"
+    );
+    let page = visitor
+        .get_with("/admin", ("accept", "application/json"))
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert_eq!(page.body, r#"{"error":"forbidden"}"#);
+    let user = site.demo.db.user_by_name(&name).await.unwrap().unwrap();
+    let refused: Vec<_> = site
+        .demo
+        .db
+        .recent_audit(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|row| row.event == "forbidden" && row.user_id == Some(user.id))
+        .map(|row| row.detail)
+        .collect();
+    assert_eq!(refused, ["/admin", "/admin"]);
+
+    // The login and sign-up pages are for visitors: a member is sent on.
+    let page = visitor.get("/login").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location, "/profile");
+    let page = visitor.get("/signup?next=%2Ftokens").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location, "/tokens");
+    let page = visitor
+        .get("/login?next=https%3A%2F%2Fevil.example%2F")
+        .await;
+    assert_eq!(page.location, "/profile", "an unsafe next is not followed");
 }
 
 fn token_hash(token: &str) -> String {
@@ -877,6 +930,7 @@ suite!(
     forms_posted_from_another_site_are_refused,
     audit_rows_are_written_without_secrets,
     admin_sees_users_and_audit_and_errors_are_real_pages,
+    admin_page_needs_the_admin_permission,
 );
 
 #[actix_web::test]

@@ -6,14 +6,17 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use actix_session::Session;
-use actix_web::dev::Payload;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{StatusCode, header};
+use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, get, post, web};
 use actix_web_flash_messages::{FlashMessage, IncomingFlashMessages, Level};
 use askama::Template;
 use futures_util::future::LocalBoxFuture;
 use login_runtime::{
-    CurrentUser, Login, LoginError, LoginOptions, MaybeUser, fresh_login_required, login_required,
+    CurrentUser, Login, LoginError, LoginOptions, MaybeUser, anonymous_required,
+    fresh_login_required, login_required, permission_required,
 };
 use serde::Deserialize;
 
@@ -22,7 +25,7 @@ use super::csrf::{self, CheckedForm};
 use super::db::{self, User};
 use super::passwords::PasswordError;
 use super::throttle::CounterError;
-use super::{Demo, token_hash};
+use super::{Demo, Perm, token_hash};
 
 /// What can go wrong while serving a page; each is a 500 whose detail goes to the log.
 #[derive(Debug, thiserror::Error)]
@@ -144,9 +147,7 @@ impl FromRequest for Ctx {
 impl Ctx {
     /// The client's address (the socket's: proxy headers are not trusted).
     pub fn client(&self) -> String {
-        self.req
-            .peer_addr()
-            .map_or_else(|| "unknown".to_owned(), |addr| addr.ip().to_string())
+        audit::client_address(&self.req)
     }
 
     fn layout(&self, title: &str) -> Layout {
@@ -202,6 +203,41 @@ impl Ctx {
 struct ErrorPage {
     layout: Layout,
     message: String,
+}
+
+/// Marks the answer to a refused permission check, for [`render_forbidden`] to fill in.
+#[derive(Debug, Clone, Copy)]
+struct ForbiddenPage;
+
+/// The demo's `LoginManager::forbidden_handler`: `{"error":"forbidden"}` for clients that
+/// prefer JSON; for browsers a marked 403 that [`render_forbidden`] turns into the demo's own
+/// page (this handler cannot wait for the navigation's user and flashes, the middleware can).
+pub fn forbidden_handler(req: &HttpRequest) -> HttpResponse {
+    let header = |name: &str| req.headers().get(name).map(|value| value.as_bytes());
+    if login_runtime::prefers_json(header("accept"), header("x-requested-with")) {
+        return HttpResponse::Forbidden().json(serde_json::json!({"error": "forbidden"}));
+    }
+    let mut res = HttpResponse::Forbidden().finish();
+    res.extensions_mut().insert(ForbiddenPage);
+    res
+}
+
+/// Middleware (outside `LoginManager`): renders the 403 page the permission guards asked for
+/// with [`forbidden_handler`], in the site's layout.
+pub async fn render_forbidden(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let res = next.call(req).await?;
+    if res.response().extensions().get::<ForbiddenPage>().is_none() {
+        return Ok(res.map_into_left_body());
+    }
+    let (req, _) = res.into_parts();
+    let page = Ctx::extract(&req)
+        .await?
+        .forbidden("Your account may not open this page.")
+        .unwrap_or_else(|error| error.error_response());
+    Ok(ServiceResponse::new(req, page).map_into_right_body())
 }
 
 fn see_other(location: &str) -> HttpResponse {
@@ -319,6 +355,8 @@ struct SignupPage {
     display_name: String,
 }
 
+/// Visitors only: a logged-in member is sent on (to a safe `next`, or their profile).
+#[anonymous_required]
 #[get("/signup")]
 async fn signup_form(mut ctx: Ctx) -> PageResult {
     let page = SignupPage {
@@ -445,6 +483,8 @@ struct NextQuery {
     next: Option<String>,
 }
 
+/// Visitors only, as the sign-up page.
+#[anonymous_required]
 #[get("/login")]
 async fn login_form(mut ctx: Ctx, query: web::Query<NextQuery>) -> PageResult {
     let page = LoginPage {
@@ -909,15 +949,12 @@ struct AdminPage {
     audit: Vec<AuditRow>,
 }
 
-/// Admins only. Guarded by `#[login_required]` and an explicit admin check answering the 403
-/// page (typed permissions, `#[permission_required]`, are not in this workspace yet).
-#[login_required]
+/// Admins only. A visitor is sent to the login form; a member without [`Perm::Admin`] gets
+/// the 403 page ([`forbidden_handler`]) and an audit entry (`LoginEvent::Forbidden`), before
+/// this handler or any of its extractors runs.
+#[permission_required(Perm::Admin)]
 #[get("/admin")]
-async fn admin(mut ctx: Ctx, user: CurrentUser<User>) -> PageResult {
-    if !user.is_admin {
-        ctx.audit(AuditEvent::Forbidden, "admin page").await?;
-        return ctx.forbidden("Only admins may see this page.");
-    }
+async fn admin(mut ctx: Ctx) -> PageResult {
     let users = ctx
         .demo
         .db
