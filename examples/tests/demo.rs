@@ -21,7 +21,11 @@ struct Site {
     address: [u8; 3],
     _dir: Option<tempfile::TempDir>,
     postgres: Option<String>,
+    /// The Redis key prefix of this site's device registry, removed when it finishes.
+    devices_prefix: Option<String>,
 }
+
+const REDIS_URL: &str = "redis://127.0.0.1:6379";
 
 const POSTGRES_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -47,6 +51,7 @@ impl Site {
             address: rand::random(),
             _dir: Some(dir),
             postgres: None,
+            devices_prefix: None,
         }
     }
 
@@ -61,6 +66,7 @@ impl Site {
             address: rand::random(),
             _dir: None,
             postgres: Some(name),
+            devices_prefix: None,
         }
     }
 
@@ -68,13 +74,17 @@ impl Site {
     async fn redis() -> Site {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::sqlite(&dir.path().join("demo.db"));
-        config.redis_url = Some("redis://127.0.0.1:6379".to_owned());
+        config.redis_url = Some(REDIS_URL.to_owned());
+        // User ids start at 1 in every test's database: devices get a prefix of their own.
+        config.devices_prefix = format!("demo-test:{}:", hex::encode(rand::random::<[u8; 6]>()));
+        let devices_prefix = Some(config.devices_prefix.clone());
         let demo = Site::start(config).await;
         Site {
             demo,
             address: rand::random(),
             _dir: Some(dir),
             postgres: None,
+            devices_prefix,
         }
     }
 
@@ -83,9 +93,26 @@ impl Site {
         SocketAddr::from(([10 | (a & 0x70), b, c, last], 40000))
     }
 
-    /// Closes the pool; dropping the site then drops its PostgreSQL database.
+    /// Closes the pool and removes its device keys from Redis; dropping the site then drops
+    /// its PostgreSQL database.
     async fn finish(self) {
         self.demo.db.close().await;
+        if let Some(prefix) = &self.devices_prefix {
+            let client = ::redis::Client::open(REDIS_URL).unwrap();
+            let mut redis = client.get_multiplexed_async_connection().await.unwrap();
+            let keys: Vec<String> = ::redis::cmd("KEYS")
+                .arg(format!("{prefix}*"))
+                .query_async(&mut redis)
+                .await
+                .unwrap();
+            if !keys.is_empty() {
+                let _: () = ::redis::cmd("DEL")
+                    .arg(keys)
+                    .query_async(&mut redis)
+                    .await
+                    .unwrap();
+            }
+        }
     }
 }
 
@@ -856,6 +883,131 @@ async fn admin_page_needs_the_admin_permission(site: &Site) {
     assert_eq!(page.location, "/profile", "an unsafe next is not followed");
 }
 
+/// The device ids of the logout forms on a devices page: this device's, and the others'.
+fn device_ids(page: &Page) -> (String, Vec<String>) {
+    let mut current = None;
+    let mut others = Vec::new();
+    for row in page.body.split("<tr").skip(2) {
+        let id = row
+            .split("action=\"/devices/")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .expect("a logout form in each row")
+            .to_owned();
+        if row.contains("(this device)") {
+            assert!(current.replace(id).is_none(), "one row is this device");
+        } else {
+            others.push(id);
+        }
+    }
+    (current.expect("this device is listed"), others)
+}
+
+async fn devices_page_lists_and_logs_out_devices(site: &Site) {
+    let name = new_name("dave");
+    let laptop = browser(site, 1).await;
+    // Members only.
+    let page = laptop.get("/devices").await;
+    assert_eq!(page.status, StatusCode::FOUND);
+    assert_eq!(page.location, "/login?next=%2Fdevices");
+
+    // Two logins, two devices: the sign-up's, and a phone's with "remember me".
+    laptop.sign_up(&name, PASSWORD).await;
+    let phone = browser(site, 2).await;
+    assert_eq!(phone.log_in(&name, PASSWORD, true).await.location, "/");
+    let page = laptop.get("/devices").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("href=\"/devices\""), "in the navigation");
+    let (laptop_id, others) = device_ids(&page);
+    assert_eq!(others.len(), 1, "{}", page.body);
+    for address in [site.peer(1), site.peer(2)] {
+        assert!(page.body.contains(&format!("<td>{}</td>", address.ip())));
+    }
+    assert!(page.body.contains("demo-test"), "the User-Agent");
+    assert!(page.body.contains("Log out all other devices"));
+    // The phone sees the same two, itself as this device.
+    let (phone_id, phone_others) = device_ids(&phone.get("/devices").await);
+    assert_eq!(
+        (phone_id, phone_others),
+        (others[0].clone(), vec![laptop_id.clone()])
+    );
+
+    // "Log out all other devices" needs the form token, like every form.
+    let page = laptop
+        .post_without_token("/devices/log-out-others", &[])
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert_eq!(phone.get("/profile").await.status, StatusCode::OK);
+
+    // It ends the phone's session and its remember cookie, even a copy taken before.
+    let remember = phone.client.cookie("remember_token").expect("remembered");
+    laptop.get("/devices").await;
+    let page = laptop.post("/devices/log-out-others", &[]).await;
+    assert_eq!(page.location, "/devices");
+    let page = laptop.get("/devices").await;
+    assert!(
+        page.body.contains("1 other device is logged out."),
+        "{}",
+        page.body
+    );
+    assert_eq!(device_ids(&page), (laptop_id.clone(), vec![]));
+    assert_eq!(phone.get("/profile").await.status, StatusCode::FOUND);
+    let copy = browser(site, 3).await;
+    copy.client.set_cookie("remember_token", &remember);
+    assert_eq!(copy.get("/profile").await.status, StatusCode::FOUND);
+    assert_eq!(laptop.get("/profile").await.status, StatusCode::OK);
+
+    // One device by id: a tablet logs in; the laptop logs it out and stays.
+    let tablet = browser(site, 4).await;
+    tablet.log_in(&name, PASSWORD, false).await;
+    let (_, others) = device_ids(&laptop.get("/devices").await);
+    assert_eq!(others.len(), 1);
+    let page = laptop
+        .post(&format!("/devices/{}/logout", others[0]), &[])
+        .await;
+    assert_eq!(page.location, "/devices");
+    assert_eq!(tablet.get("/profile").await.status, StatusCode::FOUND);
+    let page = laptop.get("/devices").await;
+    assert!(page.body.contains("The device is logged out."));
+    assert_eq!(device_ids(&page), (laptop_id.clone(), vec![]));
+    // An id that is not one of the member's devices changes nothing.
+    laptop.post("/devices/0123/logout", &[]).await;
+    assert!(
+        laptop
+            .get("/devices")
+            .await
+            .body
+            .contains("No such signed-in device.")
+    );
+    // Logging out this device is a logout.
+    let page = laptop
+        .post(&format!("/devices/{laptop_id}/logout"), &[])
+        .await;
+    assert_eq!(page.location, "/");
+    assert_eq!(laptop.get("/profile").await.status, StatusCode::FOUND);
+
+    let user = site.demo.db.user_by_name(&name).await.unwrap().unwrap();
+    let events: Vec<String> = site
+        .demo
+        .db
+        .recent_audit(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .rev()
+        .filter(|row| row.user_id == Some(user.id) && row.event.contains("device"))
+        .map(|row| format!("{} {}", row.event, row.detail))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "other_devices_logged_out 1 devices",
+            "device_logged_out ",
+            "device_logged_out "
+        ]
+    );
+}
+
 fn token_hash(token: &str) -> String {
     examples::demo::token_hash(token)
 }
@@ -931,6 +1083,7 @@ suite!(
     audit_rows_are_written_without_secrets,
     admin_sees_users_and_audit_and_errors_are_real_pages,
     admin_page_needs_the_admin_permission,
+    devices_page_lists_and_logs_out_devices,
 );
 
 #[actix_web::test]
@@ -944,6 +1097,7 @@ async fn cookies_are_secure_together_when_asked() {
             address: rand::random(),
             _dir: None,
             postgres: None,
+            devices_prefix: None,
         };
         let visitor = browser(&site, 1).await;
         let name = new_name("kim");

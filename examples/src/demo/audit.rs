@@ -54,6 +54,10 @@ pub enum AuditEvent {
     Throttled,
     /// A logged-in user asked for a page they may not see, or a form came from another site.
     Forbidden,
+    /// A device (one login) was logged out from the devices page.
+    DeviceLoggedOut,
+    /// Every other device was logged out from the devices page.
+    OtherDevicesLoggedOut,
 }
 
 impl AuditEvent {
@@ -72,6 +76,8 @@ impl AuditEvent {
             AuditEvent::TokenRevoked => "token_revoked",
             AuditEvent::Throttled => "throttled",
             AuditEvent::Forbidden => "forbidden",
+            AuditEvent::DeviceLoggedOut => "device_logged_out",
+            AuditEvent::OtherDevicesLoggedOut => "other_devices_logged_out",
         }
     }
 }

@@ -66,30 +66,30 @@ impl ResponseError for AppError {
     }
 }
 
-type PageResult = Result<HttpResponse, AppError>;
+pub(super) type PageResult = Result<HttpResponse, AppError>;
 
 /// The logged-in user, as the navigation shows them.
 #[derive(Debug)]
 pub struct NavUser {
-    name: String,
-    display_name: String,
-    is_admin: bool,
+    pub(super) name: String,
+    pub(super) display_name: String,
+    pub(super) is_admin: bool,
 }
 
 /// One flashed message.
 #[derive(Debug)]
 pub struct Flash {
-    class: &'static str,
-    text: String,
+    pub(super) class: &'static str,
+    pub(super) text: String,
 }
 
 /// What the layout around every page needs.
 #[derive(Debug)]
 pub struct Layout {
-    title: String,
-    user: Option<NavUser>,
-    csrf: String,
-    flashes: Vec<Flash>,
+    pub(super) title: String,
+    pub(super) user: Option<NavUser>,
+    pub(super) csrf: String,
+    pub(super) flashes: Vec<Flash>,
 }
 
 /// Everything a page handler needs about the request: the shared state, the user (if any),
@@ -164,13 +164,13 @@ impl Ctx {
     }
 
     /// The layout, with the flashed messages (shown once, on this page).
-    fn layout_with_flashes(&mut self, title: &str) -> Layout {
+    pub(super) fn layout_with_flashes(&mut self, title: &str) -> Layout {
         let mut layout = self.layout(title);
         layout.flashes = std::mem::take(&mut self.flashes);
         layout
     }
 
-    fn render(&self, status: StatusCode, page: &impl Template) -> PageResult {
+    pub(super) fn render(&self, status: StatusCode, page: &impl Template) -> PageResult {
         Ok(HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")
             // Pages show who is logged in (and a new token): never cache them.
@@ -240,7 +240,7 @@ pub async fn render_forbidden(
     Ok(ServiceResponse::new(req, page).map_into_right_body())
 }
 
-fn see_other(location: &str) -> HttpResponse {
+pub(super) fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))
         .finish()
@@ -278,7 +278,7 @@ fn date(unix: i64) -> String {
 }
 
 /// A date and time for people (UTC).
-fn date_time(unix: i64) -> String {
+pub(super) fn date_time(unix: i64) -> String {
     let seconds = unix.rem_euclid(86_400);
     format!(
         "{} {:02}:{:02}:{:02}",
@@ -586,7 +586,7 @@ async fn login_submit(
 
 /// A form with no field but its token.
 #[derive(Deserialize)]
-struct NoFields {}
+pub(super) struct NoFields {}
 
 #[post("/logout")]
 async fn logout(ctx: Ctx, login: Login<User>, _token_checked: CheckedForm<NoFields>) -> PageResult {
