@@ -5,7 +5,7 @@
 //!
 //! - [`db`]: the tables and every query; [`passwords`]: argon2id off the executor.
 //! - [`pages`]: the HTML pages; [`devices`]: the signed-in devices page; [`api`]: the JSON API
-//!   under `/api/`.
+//!   under `/api/`; [`oidc`]: "Sign in with OpenID Connect", when configured.
 //! - [`throttle`]: failed-login counters (database or Redis); [`audit`]: the audit trail.
 //! - [`csrf`]: form tokens and the cross-site check; [`sessions`]: cookie or Redis sessions,
 //!   and flash messages kept in the session.
@@ -15,6 +15,7 @@ pub mod audit;
 pub mod csrf;
 pub mod db;
 pub mod devices;
+pub mod oidc;
 pub mod pages;
 pub mod passwords;
 pub mod sessions;
@@ -24,10 +25,11 @@ use std::time::Duration;
 
 use actix_session::SessionMiddleware;
 use actix_session::storage::RedisSessionStore;
-use actix_web::cookie::Key;
+use actix_web::cookie::{Key, SameSite};
 use actix_web::http::header::HeaderValue;
 use actix_web::{HttpRequest, web};
 use actix_web_flash_messages::FlashMessagesFramework;
+use login_oidc::{OidcConfig, OidcProvider};
 use login_runtime::{
     HasPermission, LoginEvent, LoginManager, MemoryDevices, Permission, RedisDevices,
     RememberCookie, SecretKey, UserLoader,
@@ -61,6 +63,9 @@ pub struct Config {
     pub login_lifetime: Option<Duration>,
     /// Where the device registry keeps its keys in Redis (`demo:devices:`).
     pub devices_prefix: String,
+    /// `OIDC_ISSUER_URL`, `OIDC_CLIENT_ID`, `OIDC_CLIENT_SECRET`, `OIDC_REDIRECT_URL`: "Sign in
+    /// with OpenID Connect" on the login page. Off (and no button) when none is set.
+    pub oidc: Option<OidcConfig>,
 }
 
 /// The Redis key prefix of the demo's device registry.
@@ -87,6 +92,7 @@ impl Config {
             idle_timeout: seconds("DEMO_IDLE_TIMEOUT_SECS")?,
             login_lifetime: seconds("DEMO_LOGIN_LIFETIME_SECS")?,
             devices_prefix: DEVICES_PREFIX.to_owned(),
+            oidc: OidcConfig::from_env()?.map(oidc_landing).transpose()?,
         })
     }
 
@@ -105,8 +111,20 @@ impl Config {
             idle_timeout: None,
             login_lifetime: None,
             devices_prefix: DEVICES_PREFIX.to_owned(),
+            oidc: None,
         }
     }
+
+    /// Signs in with the OpenID Connect provider `config` describes.
+    pub fn with_oidc(mut self, config: OidcConfig) -> Result<Config, ConfigError> {
+        self.oidc = Some(oidc_landing(config)?);
+        Ok(self)
+    }
+}
+
+/// An OpenID Connect sign-in without a `next` lands on the profile page.
+fn oidc_landing(config: OidcConfig) -> Result<OidcConfig, ConfigError> {
+    Ok(config.after_login("/profile")?.login_page("/login")?)
 }
 
 /// A setting in the environment that the demo cannot use.
@@ -115,6 +133,9 @@ pub enum ConfigError {
     /// Not a whole number of seconds above zero.
     #[error("{0} must be a whole number of seconds above 0, not {1:?}")]
     Seconds(&'static str, String),
+    /// The `OIDC_*` variables (for example only some of them set).
+    #[error("OpenID Connect: {0}")]
+    Oidc(#[from] login_oidc::ConfigError),
 }
 
 /// Keys the demo signs with. A real deployment reads both from its configuration; the demo
@@ -158,6 +179,9 @@ pub enum StartError {
     /// Hashing.
     #[error(transparent)]
     Password(#[from] PasswordError),
+    /// The OpenID Connect client.
+    #[error("OpenID Connect: {0}")]
+    Oidc(#[from] login_oidc::ConfigError),
 }
 
 /// Everything the handlers share, built once and cloned into every worker.
@@ -182,6 +206,8 @@ pub struct Demo {
     pub idle_timeout: Option<Duration>,
     /// See [`Config::login_lifetime`].
     pub login_lifetime: Option<Duration>,
+    /// The OpenID Connect provider, built once for every worker (one discovery, one key set).
+    pub oidc: Option<OidcProvider>,
 }
 
 /// Where the devices (signed-in logins) are kept.
@@ -242,6 +268,7 @@ impl Demo {
             devices,
             idle_timeout: config.idle_timeout,
             login_lifetime: config.login_lifetime,
+            oidc: config.oidc.clone().map(OidcProvider::new).transpose()?,
             db,
         })
     }
@@ -371,6 +398,9 @@ pub fn login_manager(demo: &Demo) -> LoginManager<Users> {
 pub fn session_middleware(demo: &Demo) -> SessionMiddleware<SessionBackend> {
     SessionMiddleware::builder(demo.sessions.clone(), demo.keys.session.clone())
         .cookie_secure(demo.secure_cookies)
+        // Lax, not Strict: the provider's redirect back to /oidc/callback is a cross-site
+        // navigation that must carry the session holding the sign-in's state and nonce.
+        .cookie_same_site(SameSite::Lax)
         .build()
 }
 
@@ -401,13 +431,14 @@ macro_rules! demo_app {
         actix_web::App::new()
             .app_data(actix_web::web::Data::new(demo.clone()))
             .configure($crate::demo::routes)
+            .configure($crate::demo::oidc::routes(demo))
             .default_service(actix_web::web::to($crate::demo::pages::not_found))
             .wrap(actix_web::middleware::from_fn(
                 $crate::demo::csrf::refuse_cross_site,
             ))
             .wrap($crate::demo::login_manager(demo))
             .wrap(actix_web::middleware::from_fn(
-                $crate::demo::pages::render_forbidden,
+                $crate::demo::pages::render_marked_pages,
             ))
             .wrap(actix_web::middleware::from_fn(
                 $crate::demo::audit::write_pending,

@@ -5,7 +5,8 @@
 //! sessions and login-failure counters to Redis; `DEMO_ADDR` changes the address;
 //! `DEMO_SECURE_COOKIES=1` marks the cookies `Secure` (behind HTTPS);
 //! `DEMO_IDLE_TIMEOUT_SECS` and `DEMO_LOGIN_LIFETIME_SECS` end logins after inactivity or
-//! after a fixed time.
+//! after a fixed time. `OIDC_ISSUER_URL`, `OIDC_CLIENT_ID`, `OIDC_CLIENT_SECRET` and
+//! `OIDC_REDIRECT_URL` add "Sign in with OpenID Connect" to the login page (all or none).
 
 use actix_web::HttpServer;
 use examples::demo::{Config, DEMO_ACCOUNT, Demo};
@@ -27,6 +28,12 @@ async fn main() -> std::io::Result<()> {
         .await
         .map_err(|error| std::io::Error::other(format!("demo: {error}")))?;
     println!("demo: http://{address}  (database {})", config.database_url);
+    if let Some(oidc) = &config.oidc {
+        println!(
+            "demo: \"Sign in with OpenID Connect\" with {}",
+            oidc.issuer_url()
+        );
+    }
     match account {
         Some(password) => println!(
             "demo: created the admin account {DEMO_ACCOUNT:?} with password {password:?} \

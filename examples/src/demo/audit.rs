@@ -58,6 +58,10 @@ pub enum AuditEvent {
     DeviceLoggedOut,
     /// Every other device was logged out from the devices page.
     OtherDevicesLoggedOut,
+    /// A sign-in with OpenID Connect (detail: existing or new account).
+    OidcSignIn,
+    /// An OpenID Connect sign-in refused, nobody logged in (detail: login-oidc's error code).
+    OidcRefused,
 }
 
 impl AuditEvent {
@@ -78,6 +82,8 @@ impl AuditEvent {
             AuditEvent::Forbidden => "forbidden",
             AuditEvent::DeviceLoggedOut => "device_logged_out",
             AuditEvent::OtherDevicesLoggedOut => "other_devices_logged_out",
+            AuditEvent::OidcSignIn => "oidc_sign_in",
+            AuditEvent::OidcRefused => "oidc_refused",
         }
     }
 }

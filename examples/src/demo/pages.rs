@@ -188,6 +188,7 @@ impl Ctx {
         let page = ErrorPage {
             layout: self.layout_with_flashes(title),
             message: message.to_owned(),
+            login_link: false,
         };
         self.render(status, &page)
     }
@@ -203,39 +204,70 @@ impl Ctx {
 struct ErrorPage {
     layout: Layout,
     message: String,
+    login_link: bool,
 }
 
-/// Marks the answer to a refused permission check, for [`render_forbidden`] to fill in.
-#[derive(Debug, Clone, Copy)]
-struct ForbiddenPage;
+/// A page a synchronous callback asked for, to be rendered by [`render_marked_pages`] in the
+/// site's layout (the callback cannot wait for the navigation's user and flashes).
+#[derive(Debug, Clone)]
+struct MarkedPage {
+    title: &'static str,
+    message: String,
+    login_link: bool,
+}
+
+/// An empty response with `status`, marked for [`render_marked_pages`] to fill in with the
+/// error page (`login_link`: with a link back to the login form).
+pub fn marked_page(
+    status: StatusCode,
+    title: &'static str,
+    message: &str,
+    login_link: bool,
+) -> HttpResponse {
+    let mut res = HttpResponse::new(status);
+    res.extensions_mut().insert(MarkedPage {
+        title,
+        message: message.to_owned(),
+        login_link,
+    });
+    res
+}
 
 /// The demo's `LoginManager::forbidden_handler`: `{"error":"forbidden"}` for clients that
-/// prefer JSON; for browsers a marked 403 that [`render_forbidden`] turns into the demo's own
-/// page (this handler cannot wait for the navigation's user and flashes, the middleware can).
+/// prefer JSON, the site's 403 page for browsers.
 pub fn forbidden_handler(req: &HttpRequest) -> HttpResponse {
     let header = |name: &str| req.headers().get(name).map(|value| value.as_bytes());
     if login_runtime::prefers_json(header("accept"), header("x-requested-with")) {
         return HttpResponse::Forbidden().json(serde_json::json!({"error": "forbidden"}));
     }
-    let mut res = HttpResponse::Forbidden().finish();
-    res.extensions_mut().insert(ForbiddenPage);
-    res
+    marked_page(
+        StatusCode::FORBIDDEN,
+        "Forbidden",
+        "Your account may not open this page.",
+        false,
+    )
 }
 
-/// Middleware (outside `LoginManager`): renders the 403 page the permission guards asked for
-/// with [`forbidden_handler`], in the site's layout.
-pub async fn render_forbidden(
+/// Middleware (outside `LoginManager`): renders the pages [`marked_page`] asked for (the
+/// permission guards' 403, login-oidc's refusals) in the site's layout.
+pub async fn render_marked_pages(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let res = next.call(req).await?;
-    if res.response().extensions().get::<ForbiddenPage>().is_none() {
+    let Some(marked) = res.response().extensions().get::<MarkedPage>().cloned() else {
         return Ok(res.map_into_left_body());
-    }
+    };
+    let status = res.status();
     let (req, _) = res.into_parts();
-    let page = Ctx::extract(&req)
-        .await?
-        .forbidden("Your account may not open this page.")
+    let mut ctx = Ctx::extract(&req).await?;
+    let page = ErrorPage {
+        layout: ctx.layout_with_flashes(marked.title),
+        message: marked.message,
+        login_link: marked.login_link,
+    };
+    let page = ctx
+        .render(status, &page)
         .unwrap_or_else(|error| error.error_response());
     Ok(ServiceResponse::new(req, page).map_into_right_body())
 }
@@ -476,6 +508,8 @@ struct LoginPage {
     error: Option<String>,
     next: Option<String>,
     username: String,
+    /// Whether to show "Sign in with OpenID Connect".
+    oidc: bool,
 }
 
 #[derive(Deserialize)]
@@ -492,6 +526,7 @@ async fn login_form(mut ctx: Ctx, query: web::Query<NextQuery>) -> PageResult {
         error: None,
         next: safe_next(query.next.as_deref()),
         username: String::new(),
+        oidc: ctx.demo.oidc.is_some(),
     };
     ctx.render(StatusCode::OK, &page)
 }
@@ -549,6 +584,7 @@ async fn login_submit(
             )),
             next,
             username: form.username.clone(),
+            oidc: demo.oidc.is_some(),
         };
         return throttled(&mut ctx, &page, wait);
     }
@@ -562,7 +598,8 @@ async fn login_submit(
         )
         .await?;
     // A disabled account gets the same answer as a wrong password: the page tells nobody
-    // which names exist or which accounts are disabled.
+    // which names exist or which accounts are disabled. An account made by OpenID Connect
+    // has no password hash (see `oidc`), so no password matches it either.
     let Some(user) = user.filter(|user| matches && user.enabled) else {
         demo.throttle.failed(&name, &client).await?;
         audit::record(&demo.db, AuditEvent::LoginFailed, user_id, &client, "").await?;
@@ -571,6 +608,7 @@ async fn login_submit(
             error: Some("Wrong name or password.".to_owned()),
             next,
             username: form.username.clone(),
+            oidc: demo.oidc.is_some(),
         };
         return ctx.render(StatusCode::OK, &page);
     };
