@@ -116,6 +116,21 @@ fn now_millis() -> i64 {
 
 const USER_COLUMNS: &str = "id, name, display_name, password_hash, is_admin, enabled, created_at";
 
+/// The statement that links `(issuer, subject)` to `user_id`.
+fn insert_link<'q>(
+    issuer: &'q str,
+    subject: &'q str,
+    user_id: i64,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    sqlx::query(
+        "INSERT INTO oidc_links (issuer, subject, user_id, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(issuer)
+    .bind(subject)
+    .bind(user_id)
+    .bind(now())
+}
+
 /// [`USER_COLUMNS`] of the table aliased `u`, for joins.
 fn prefixed_user_columns() -> String {
     USER_COLUMNS
@@ -285,15 +300,9 @@ impl Db {
         issuer: &str,
         subject: &str,
     ) -> Result<bool, sqlx::Error> {
-        let inserted = sqlx::query(
-            "INSERT INTO oidc_links (issuer, subject, user_id, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(issuer)
-        .bind(subject)
-        .bind(user_id)
-        .bind(now())
-        .execute(&self.pool)
-        .await;
+        let inserted = insert_link(issuer, subject, user_id)
+            .execute(&self.pool)
+            .await;
         match inserted {
             Ok(_) => Ok(true),
             Err(sqlx::Error::Database(error)) if error.is_unique_violation() => Ok(false),
@@ -327,15 +336,7 @@ impl Db {
             Err(sqlx::Error::Database(error)) if error.is_unique_violation() => return Ok(None),
             Err(error) => return Err(error),
         };
-        let linked = sqlx::query(
-            "INSERT INTO oidc_links (issuer, subject, user_id, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(issuer)
-        .bind(subject)
-        .bind(id)
-        .bind(now())
-        .execute(&mut *tx)
-        .await;
+        let linked = insert_link(issuer, subject, id).execute(&mut *tx).await;
         match linked {
             Ok(_) => {
                 tx.commit().await?;
