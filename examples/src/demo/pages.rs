@@ -1,6 +1,8 @@
 //! The HTML pages: home, sign up, log in, log out, profile, settings, re-authenticate, API
 //! tokens, admin, and the 404 and 403 pages. Rendered with askama templates (compile-checked,
-//! HTML auto-escaped) inside one layout with the navigation and the flashed messages.
+//! HTML auto-escaped) inside one layout with the navigation and the flashed messages; pages
+//! asked for by synchronous callbacks (the permission guards' 403, login-oidc's refusals) go
+//! through [`marked_page`] and [`render_marked_pages`].
 
 use std::rc::Rc;
 use std::time::Duration;
@@ -258,17 +260,22 @@ pub async fn render_marked_pages(
     let Some(marked) = res.response().extensions().get::<MarkedPage>().cloned() else {
         return Ok(res.map_into_left_body());
     };
-    let status = res.status();
-    let (req, _) = res.into_parts();
+    let (req, marked_res) = res.into_parts();
     let mut ctx = Ctx::extract(&req).await?;
     let page = ErrorPage {
         layout: ctx.layout_with_flashes(marked.title),
         message: marked.message,
         login_link: marked.login_link,
     };
-    let page = ctx
-        .render(status, &page)
+    let mut page = ctx
+        .render(marked_res.status(), &page)
         .unwrap_or_else(|error| error.error_response());
+    // Keep the cookies the inner layers set on the marked response (a remember cookie
+    // renewed or cleared by `LoginManager`).
+    for cookie in marked_res.headers().get_all(header::SET_COOKIE) {
+        page.headers_mut()
+            .append(header::SET_COOKIE, cookie.clone());
+    }
     Ok(ServiceResponse::new(req, page).map_into_right_body())
 }
 
