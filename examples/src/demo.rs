@@ -4,7 +4,8 @@
 //! and CSRF-protected forms.
 //!
 //! - [`db`]: the tables and every query; [`passwords`]: argon2id off the executor.
-//! - [`pages`]: the HTML pages; [`api`]: the JSON API under `/api/`.
+//! - [`pages`]: the HTML pages; [`devices`]: the signed-in devices page; [`api`]: the JSON API
+//!   under `/api/`; [`oidc`]: "Sign in with OpenID Connect", when configured.
 //! - [`throttle`]: failed-login counters (database or Redis); [`audit`]: the audit trail.
 //! - [`csrf`]: form tokens and the cross-site check; [`sessions`]: cookie or Redis sessions,
 //!   and flash messages kept in the session.
@@ -13,6 +14,8 @@ pub mod api;
 pub mod audit;
 pub mod csrf;
 pub mod db;
+pub mod devices;
+pub mod oidc;
 pub mod pages;
 pub mod passwords;
 pub mod sessions;
@@ -22,13 +25,18 @@ use std::time::Duration;
 
 use actix_session::SessionMiddleware;
 use actix_session::storage::RedisSessionStore;
-use actix_web::cookie::Key;
+use actix_web::cookie::{Key, SameSite};
 use actix_web::http::header::HeaderValue;
 use actix_web::{HttpRequest, web};
 use actix_web_flash_messages::FlashMessagesFramework;
-use login_runtime::{LoginManager, RememberCookie, SecretKey, UserLoader};
+use login_oidc::{OidcConfig, OidcProvider};
+use login_runtime::{
+    HasPermission, LoginEvent, LoginManager, MemoryDevices, Permission, RedisDevices,
+    RememberCookie, SecretKey, UserLoader,
+};
 use sha2::{Digest, Sha256};
 
+use self::audit::AuditEvent;
 use self::db::{Db, OpenError, User};
 use self::passwords::{PasswordError, Passwords};
 use self::sessions::{SessionBackend, SessionFlashStore};
@@ -47,18 +55,45 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Failed logins allowed per account and per address.
     pub limits: Limits,
+    /// `DEMO_IDLE_TIMEOUT_SECS`: end a login after this long without a request (off by
+    /// default).
+    pub idle_timeout: Option<Duration>,
+    /// `DEMO_LOGIN_LIFETIME_SECS`: end a login this long after the password was entered,
+    /// however active (off by default).
+    pub login_lifetime: Option<Duration>,
+    /// Where the device registry keeps its keys in Redis (`demo:devices:`).
+    pub devices_prefix: String,
+    /// `OIDC_ISSUER_URL`, `OIDC_CLIENT_ID`, `OIDC_CLIENT_SECRET`, `OIDC_REDIRECT_URL`: "Sign in
+    /// with OpenID Connect" on the login page. Off (and no button) when none is set.
+    pub oidc: Option<OidcConfig>,
 }
 
+/// The Redis key prefix of the demo's device registry.
+pub const DEVICES_PREFIX: &str = "demo:devices:";
+
 impl Config {
-    /// Reads `DATABASE_URL`, `REDIS_URL` and `DEMO_SECURE_COOKIES`.
-    pub fn from_env() -> Config {
+    /// Reads `DATABASE_URL`, `REDIS_URL`, `DEMO_SECURE_COOKIES`, `DEMO_IDLE_TIMEOUT_SECS` and
+    /// `DEMO_LOGIN_LIFETIME_SECS`.
+    pub fn from_env() -> Result<Config, ConfigError> {
         let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
-        Config {
+        let seconds = |name: &'static str| {
+            var(name)
+                .map(|value| match value.parse::<u64>() {
+                    Ok(seconds) if seconds > 0 => Ok(Duration::from_secs(seconds)),
+                    _ => Err(ConfigError::Seconds(name, value)),
+                })
+                .transpose()
+        };
+        Ok(Config {
             database_url: var("DATABASE_URL").unwrap_or_else(|| "sqlite://demo.db".to_owned()),
             redis_url: var("REDIS_URL"),
             secure_cookies: var("DEMO_SECURE_COOKIES").is_some_and(|v| v == "1" || v == "true"),
             limits: Limits::default(),
-        }
+            idle_timeout: seconds("DEMO_IDLE_TIMEOUT_SECS")?,
+            login_lifetime: seconds("DEMO_LOGIN_LIFETIME_SECS")?,
+            devices_prefix: DEVICES_PREFIX.to_owned(),
+            oidc: OidcConfig::from_env()?.map(oidc_landing).transpose()?,
+        })
     }
 
     /// A SQLite file (`sqlite://{path}`), no Redis, plain-HTTP cookies.
@@ -73,8 +108,34 @@ impl Config {
             redis_url: None,
             secure_cookies: false,
             limits: Limits::default(),
+            idle_timeout: None,
+            login_lifetime: None,
+            devices_prefix: DEVICES_PREFIX.to_owned(),
+            oidc: None,
         }
     }
+
+    /// Signs in with the OpenID Connect provider `config` describes.
+    pub fn with_oidc(mut self, config: OidcConfig) -> Result<Config, ConfigError> {
+        self.oidc = Some(oidc_landing(config)?);
+        Ok(self)
+    }
+}
+
+/// An OpenID Connect sign-in without a `next` lands on the profile page.
+fn oidc_landing(config: OidcConfig) -> Result<OidcConfig, ConfigError> {
+    Ok(config.after_login("/profile")?.login_page("/login")?)
+}
+
+/// A setting in the environment that the demo cannot use.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Not a whole number of seconds above zero.
+    #[error("{0} must be a whole number of seconds above 0, not {1:?}")]
+    Seconds(&'static str, String),
+    /// The `OIDC_*` variables (for example only some of them set).
+    #[error("OpenID Connect: {0}")]
+    Oidc(#[from] login_oidc::ConfigError),
 }
 
 /// Keys the demo signs with. A real deployment reads both from its configuration; the demo
@@ -118,6 +179,9 @@ pub enum StartError {
     /// Hashing.
     #[error(transparent)]
     Password(#[from] PasswordError),
+    /// The OpenID Connect client.
+    #[error("OpenID Connect: {0}")]
+    Oidc(#[from] login_oidc::ConfigError),
 }
 
 /// Everything the handlers share, built once and cloned into every worker.
@@ -135,6 +199,24 @@ pub struct Demo {
     pub sessions: SessionBackend,
     /// Whether cookies are marked `Secure`.
     pub secure_cookies: bool,
+    /// Every login as a device: in memory (shared by the workers of this process), or in
+    /// Redis with `REDIS_URL`.
+    pub devices: DeviceStore,
+    /// The idle timeout and the absolute lifetime of a login, if configured.
+    pub idle_timeout: Option<Duration>,
+    /// See [`Config::login_lifetime`].
+    pub login_lifetime: Option<Duration>,
+    /// The OpenID Connect provider, built once for every worker (one discovery, one key set).
+    pub oidc: Option<OidcProvider>,
+}
+
+/// Where the devices (signed-in logins) are kept.
+#[derive(Clone, Debug)]
+pub enum DeviceStore {
+    /// This process's memory: clones share it, so every worker sees the same devices.
+    Memory(MemoryDevices),
+    /// Redis, shared by every instance.
+    Redis(RedisDevices),
 }
 
 fn redis_pool(url: &str) -> Result<deadpool_redis::Pool, StartError> {
@@ -158,15 +240,24 @@ impl Demo {
     /// Opens and migrates the database, and connects to Redis if configured.
     pub async fn start(config: &Config) -> Result<Demo, StartError> {
         let db = Db::open(&config.database_url).await?;
-        let (sessions, counters) = match &config.redis_url {
+        let (sessions, counters, devices) = match &config.redis_url {
             Some(url) => {
                 let pool = redis_pool(url)?;
                 let store = RedisSessionStore::new_pooled(pool.clone())
                     .await
                     .map_err(|error| StartError::Redis(error.to_string()))?;
-                (SessionBackend::Redis(store), Counters::Redis(pool))
+                let devices = RedisDevices::new(pool.clone(), config.devices_prefix.clone());
+                (
+                    SessionBackend::Redis(store),
+                    Counters::Redis(pool),
+                    DeviceStore::Redis(devices),
+                )
             }
-            None => (SessionBackend::Cookie, Counters::Db(db.clone())),
+            None => (
+                SessionBackend::Cookie,
+                Counters::Db(db.clone()),
+                DeviceStore::Memory(MemoryDevices::new()),
+            ),
         };
         Ok(Demo {
             passwords: Passwords::new()?,
@@ -174,6 +265,10 @@ impl Demo {
             keys: Keys::generate(),
             sessions,
             secure_cookies: config.secure_cookies,
+            devices,
+            idle_timeout: config.idle_timeout,
+            login_lifetime: config.login_lifetime,
+            oidc: config.oidc.clone().map(OidcProvider::new).transpose()?,
             db,
         })
     }
@@ -238,9 +333,38 @@ impl UserLoader for Users {
     }
 }
 
+/// What a member may do beyond their own pages. A permission is a value of this type, never a
+/// string: `#[permission_required(Perm::Admni)]` does not compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Perm {
+    /// Open the admin page.
+    Admin,
+}
+
+impl Permission for Perm {
+    type User = User;
+}
+
+impl HasPermission<Perm> for User {
+    // Answered from the user as loaded: no query of its own.
+    fn has_permission(&self, permission: &Perm) -> bool {
+        match permission {
+            Perm::Admin => self.is_admin,
+        }
+    }
+}
+
+/// What the demo records of login-runtime's events: its own handlers record logins and
+/// logouts (with more detail), so only refused permission checks.
+fn audit_login_event(event: &LoginEvent) {
+    if let LoginEvent::Forbidden { user_id, path } = event {
+        audit::later(AuditEvent::Forbidden, user_id.parse().ok(), path);
+    }
+}
+
 /// The login manager as the demo configures it.
 pub fn login_manager(demo: &Demo) -> LoginManager<Users> {
-    LoginManager::new(Users {
+    let manager = LoginManager::new(Users {
         db: demo.db.clone(),
     })
     .login_view("/login")
@@ -249,6 +373,24 @@ pub fn login_manager(demo: &Demo) -> LoginManager<Users> {
     .refresh_view("/reauthenticate")
     .secret_key(demo.keys.login.clone())
     .remember_cookie(RememberCookie::default().secure(demo.secure_cookies))
+    // A member without the permission gets the site's own 403 page, never the login form.
+    .forbidden_handler(pages::forbidden_handler)
+    // Where the login and sign-up pages send someone already logged in.
+    .anonymous_redirect("/profile")
+    .on_event(audit_login_event);
+    // Every login is a device the user can see and log out on the devices page; logout
+    // revokes it, so a copy of its session or remember cookie no longer logs in.
+    let mut manager = match &demo.devices {
+        DeviceStore::Memory(devices) => manager.device_registry(devices.clone()),
+        DeviceStore::Redis(devices) => manager.device_registry(devices.clone()),
+    };
+    if let Some(timeout) = demo.idle_timeout {
+        manager = manager.idle_timeout(timeout);
+    }
+    if let Some(lifetime) = demo.login_lifetime {
+        manager = manager.login_lifetime(lifetime);
+    }
+    manager
 }
 
 /// The session middleware: cookie sessions, or Redis with `REDIS_URL`. Its `Secure` flag is
@@ -256,6 +398,9 @@ pub fn login_manager(demo: &Demo) -> LoginManager<Users> {
 pub fn session_middleware(demo: &Demo) -> SessionMiddleware<SessionBackend> {
     SessionMiddleware::builder(demo.sessions.clone(), demo.keys.session.clone())
         .cookie_secure(demo.secure_cookies)
+        // Lax, not Strict: the provider's redirect back to /oidc/callback is a cross-site
+        // navigation that must carry the session holding the sign-in's state and nonce.
+        .cookie_same_site(SameSite::Lax)
         .build()
 }
 
@@ -267,6 +412,7 @@ pub fn flash_messages() -> FlashMessagesFramework {
 /// The demo's routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     pages::routes(cfg);
+    devices::routes(cfg);
     cfg.service(
         web::scope("/api")
             .wrap(actix_web::middleware::from_fn(api::speaks_json))
@@ -285,11 +431,18 @@ macro_rules! demo_app {
         actix_web::App::new()
             .app_data(actix_web::web::Data::new(demo.clone()))
             .configure($crate::demo::routes)
+            .configure($crate::demo::oidc::routes(demo))
             .default_service(actix_web::web::to($crate::demo::pages::not_found))
             .wrap(actix_web::middleware::from_fn(
                 $crate::demo::csrf::refuse_cross_site,
             ))
             .wrap($crate::demo::login_manager(demo))
+            .wrap(actix_web::middleware::from_fn(
+                $crate::demo::pages::render_marked_pages,
+            ))
+            .wrap(actix_web::middleware::from_fn(
+                $crate::demo::audit::write_pending,
+            ))
             .wrap($crate::demo::flash_messages())
             .wrap($crate::demo::session_middleware(demo))
     }};

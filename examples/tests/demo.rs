@@ -11,6 +11,7 @@ use actix_web::http::StatusCode;
 use actix_web::test::{self, TestRequest};
 use examples::demo::{Config, Demo};
 use examples::demo_app;
+use login_oidc::OidcConfig;
 use login_runtime::testing::TestClient;
 
 /// A running demo on its own database.
@@ -21,7 +22,11 @@ struct Site {
     address: [u8; 3],
     _dir: Option<tempfile::TempDir>,
     postgres: Option<String>,
+    /// The Redis key prefix of this site's device registry, removed when it finishes.
+    devices_prefix: Option<String>,
 }
+
+const REDIS_URL: &str = "redis://127.0.0.1:6379";
 
 const POSTGRES_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -47,6 +52,7 @@ impl Site {
             address: rand::random(),
             _dir: Some(dir),
             postgres: None,
+            devices_prefix: None,
         }
     }
 
@@ -61,6 +67,7 @@ impl Site {
             address: rand::random(),
             _dir: None,
             postgres: Some(name),
+            devices_prefix: None,
         }
     }
 
@@ -68,13 +75,17 @@ impl Site {
     async fn redis() -> Site {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::sqlite(&dir.path().join("demo.db"));
-        config.redis_url = Some("redis://127.0.0.1:6379".to_owned());
+        config.redis_url = Some(REDIS_URL.to_owned());
+        // User ids start at 1 in every test's database: devices get a prefix of their own.
+        config.devices_prefix = format!("demo-test:{}:", hex::encode(rand::random::<[u8; 6]>()));
+        let devices_prefix = Some(config.devices_prefix.clone());
         let demo = Site::start(config).await;
         Site {
             demo,
             address: rand::random(),
             _dir: Some(dir),
             postgres: None,
+            devices_prefix,
         }
     }
 
@@ -83,9 +94,26 @@ impl Site {
         SocketAddr::from(([10 | (a & 0x70), b, c, last], 40000))
     }
 
-    /// Closes the pool; dropping the site then drops its PostgreSQL database.
+    /// Closes the pool and removes its device keys from Redis; dropping the site then drops
+    /// its PostgreSQL database.
     async fn finish(self) {
         self.demo.db.close().await;
+        if let Some(prefix) = &self.devices_prefix {
+            let client = ::redis::Client::open(REDIS_URL).unwrap();
+            let mut redis = client.get_multiplexed_async_connection().await.unwrap();
+            let keys: Vec<String> = ::redis::cmd("KEYS")
+                .arg(format!("{prefix}*"))
+                .query_async(&mut redis)
+                .await
+                .unwrap();
+            if !keys.is_empty() {
+                let _: () = ::redis::cmd("DEL")
+                    .arg(keys)
+                    .query_async(&mut redis)
+                    .await
+                    .unwrap();
+            }
+        }
     }
 }
 
@@ -416,7 +444,8 @@ async fn wrong_password_keeps_next_and_the_name(site: &Site) {
         .await;
     assert_eq!(page.location, "/profile");
     for next in ["//evil.example", "https://evil.example/", "/\\evil.example"] {
-        visitor.get("/login").await;
+        // Logged in, the login page sends the member on: the home page's form token serves.
+        visitor.get("/").await;
         let page = visitor
             .post(
                 "/login",
@@ -751,7 +780,7 @@ async fn audit_rows_are_written_without_secrets(site: &Site) {
     // A member on the admin page: forbidden, and recorded.
     let page = visitor.get("/admin").await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
-    assert!(page.body.contains("Only admins may see this page."));
+    assert!(page.body.contains("Your account may not open this page."));
     visitor.log_out().await;
     for _ in 0..5 {
         visitor.log_in(&name, "wrong guess", false).await;
@@ -801,6 +830,165 @@ async fn audit_rows_are_written_without_secrets(site: &Site) {
             assert!(!text.contains(&secret), "{text:?} holds a secret");
         }
     }
+}
+
+async fn admin_page_needs_the_admin_permission(site: &Site) {
+    let visitor = browser(site, 1).await;
+    // A visitor: the login form, as for any members' page.
+    let page = visitor.get("/admin").await;
+    assert_eq!(page.status, StatusCode::FOUND);
+    assert_eq!(page.location, "/login?next=%2Fadmin");
+
+    // A member without `Perm::Admin`: the site's own 403 page, in the layout (navigation,
+    // logout), never the login form; JSON for a client that asks for it.
+    let name = new_name("mallory");
+    visitor.sign_up(&name, PASSWORD).await;
+    let page = visitor.get("/admin").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert_eq!(page.content_type, "text/html; charset=utf-8");
+    assert!(page.body.contains("<h1>Forbidden</h1>"), "{}", page.body);
+    assert!(page.body.contains("Your account may not open this page."));
+    assert!(page.body.contains("action=\"/logout\""));
+    assert!(
+        !page.body.contains("href=\"/admin\""),
+        "no admin link for members"
+    );
+    let page = visitor
+        .get_with("/admin", ("accept", "application/json"))
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert_eq!(page.body, r#"{"error":"forbidden"}"#);
+    let user = site.demo.db.user_by_name(&name).await.unwrap().unwrap();
+    let refused = audited(site, "forbidden").await;
+    let mine = (Some(user.id), "/admin".to_owned());
+    assert_eq!(refused, [mine.clone(), mine]);
+
+    // The login and sign-up pages are for visitors: a member is sent on.
+    let page = visitor.get("/login").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location, "/profile");
+    let page = visitor.get("/signup?next=%2Ftokens").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location, "/tokens");
+    let page = visitor
+        .get("/login?next=https%3A%2F%2Fevil.example%2F")
+        .await;
+    assert_eq!(page.location, "/profile", "an unsafe next is not followed");
+}
+
+/// The device ids of the logout forms on a devices page: this device's, and the others'.
+fn device_ids(page: &Page) -> (String, Vec<String>) {
+    let mut current = None;
+    let mut others = Vec::new();
+    for row in page.body.split("<tr").skip(2) {
+        let id = row
+            .split("action=\"/devices/")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .expect("a logout form in each row")
+            .to_owned();
+        if row.contains("(this device)") {
+            assert!(current.replace(id).is_none(), "one row is this device");
+        } else {
+            others.push(id);
+        }
+    }
+    (current.expect("this device is listed"), others)
+}
+
+async fn devices_page_lists_and_logs_out_devices(site: &Site) {
+    let name = new_name("dave");
+    let laptop = browser(site, 1).await;
+    // Members only.
+    let page = laptop.get("/devices").await;
+    assert_eq!(page.status, StatusCode::FOUND);
+    assert_eq!(page.location, "/login?next=%2Fdevices");
+
+    // Two logins, two devices: the sign-up's, and a phone's with "remember me".
+    laptop.sign_up(&name, PASSWORD).await;
+    let phone = browser(site, 2).await;
+    assert_eq!(phone.log_in(&name, PASSWORD, true).await.location, "/");
+    let page = laptop.get("/devices").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("href=\"/devices\""), "in the navigation");
+    let (laptop_id, others) = device_ids(&page);
+    assert_eq!(others.len(), 1, "{}", page.body);
+    for address in [site.peer(1), site.peer(2)] {
+        assert!(page.body.contains(&format!("<td>{}</td>", address.ip())));
+    }
+    assert!(page.body.contains("demo-test"), "the User-Agent");
+    assert!(page.body.contains("Log out all other devices"));
+    // The phone sees the same two, itself as this device.
+    let (phone_id, phone_others) = device_ids(&phone.get("/devices").await);
+    assert_eq!(
+        (phone_id, phone_others),
+        (others[0].clone(), vec![laptop_id.clone()])
+    );
+
+    // "Log out all other devices" needs the form token, like every form.
+    let page = laptop
+        .post_without_token("/devices/log-out-others", &[])
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert_eq!(phone.get("/profile").await.status, StatusCode::OK);
+
+    // It ends the phone's session and its remember cookie, even a copy taken before.
+    let remember = phone.client.cookie("remember_token").expect("remembered");
+    laptop.get("/devices").await;
+    let page = laptop.post("/devices/log-out-others", &[]).await;
+    assert_eq!(page.location, "/devices");
+    let page = laptop.get("/devices").await;
+    assert!(
+        page.body.contains("1 other device is logged out."),
+        "{}",
+        page.body
+    );
+    assert_eq!(device_ids(&page), (laptop_id.clone(), vec![]));
+    assert_eq!(phone.get("/profile").await.status, StatusCode::FOUND);
+    let copy = browser(site, 3).await;
+    copy.client.set_cookie("remember_token", &remember);
+    assert_eq!(copy.get("/profile").await.status, StatusCode::FOUND);
+    assert_eq!(laptop.get("/profile").await.status, StatusCode::OK);
+
+    // One device by id: a tablet logs in; the laptop logs it out and stays.
+    let tablet = browser(site, 4).await;
+    tablet.log_in(&name, PASSWORD, false).await;
+    let (_, others) = device_ids(&laptop.get("/devices").await);
+    assert_eq!(others.len(), 1);
+    let page = laptop
+        .post(&format!("/devices/{}/logout", others[0]), &[])
+        .await;
+    assert_eq!(page.location, "/devices");
+    assert_eq!(tablet.get("/profile").await.status, StatusCode::FOUND);
+    let page = laptop.get("/devices").await;
+    assert!(page.body.contains("The device is logged out."));
+    assert_eq!(device_ids(&page), (laptop_id.clone(), vec![]));
+    // An id that is not one of the member's devices changes nothing.
+    laptop.post("/devices/0123/logout", &[]).await;
+    assert!(
+        laptop
+            .get("/devices")
+            .await
+            .body
+            .contains("No such signed-in device.")
+    );
+    // Logging out this device is a logout.
+    let page = laptop
+        .post(&format!("/devices/{laptop_id}/logout"), &[])
+        .await;
+    assert_eq!(page.location, "/");
+    assert_eq!(laptop.get("/profile").await.status, StatusCode::FOUND);
+
+    let user = site.demo.db.user_by_name(&name).await.unwrap().unwrap();
+    let mine = Some(user.id);
+    assert_eq!(
+        audited(site, "other_devices_logged_out").await,
+        [(mine, "1 devices".to_owned())]
+    );
+    assert_eq!(
+        audited(site, "device_logged_out").await,
+        [(mine, String::new()), (mine, String::new())]
+    );
 }
 
 fn token_hash(token: &str) -> String {
@@ -877,7 +1065,282 @@ suite!(
     forms_posted_from_another_site_are_refused,
     audit_rows_are_written_without_secrets,
     admin_sees_users_and_audit_and_errors_are_real_pages,
+    admin_page_needs_the_admin_permission,
+    devices_page_lists_and_logs_out_devices,
 );
+
+// ---- Sign in with OpenID Connect ----
+
+/// A demo on SQLite whose OpenID Connect provider is at `issuer`, its callback at `redirect`.
+async fn oidc_site(issuer: &str, redirect: &str) -> Site {
+    let dir = tempfile::tempdir().unwrap();
+    let oidc = OidcConfig::new(issuer, OIDC_CLIENT_ID, Some(OIDC_CLIENT_SECRET), redirect)
+        .unwrap()
+        .http_timeout(std::time::Duration::from_secs(5));
+    let config = Config::sqlite(&dir.path().join("demo.db"))
+        .with_oidc(oidc)
+        .unwrap();
+    Site {
+        demo: Site::start(config).await,
+        address: rand::random(),
+        _dir: Some(dir),
+        postgres: None,
+        devices_prefix: None,
+    }
+}
+
+const OIDC_CLIENT_ID: &str = "login-oidc-test";
+const OIDC_CLIENT_SECRET: &str = "login-oidc-test-secret-0123456789abcdef";
+const OIDC_BUTTON: &str = "Sign in with OpenID Connect";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The audit entries `event` written so far: (user id, detail), oldest first.
+async fn audited(site: &Site, event: &str) -> Vec<(Option<i64>, String)> {
+    let mut rows = site.demo.db.recent_audit(100).await.unwrap();
+    rows.reverse();
+    rows.into_iter()
+        .filter(|row| row.event == event)
+        .map(|row| (row.user_id, row.detail))
+        .collect()
+}
+
+#[actix_web::test]
+async fn without_oidc_configuration_there_is_no_oidc_button() {
+    let site = Site::sqlite().await;
+    let visitor = browser(&site, 1).await;
+    let page = visitor.get("/login").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("action=\"/login\""));
+    assert!(!page.body.contains(OIDC_BUTTON), "{}", page.body);
+    assert!(!page.body.contains("/oidc/start"));
+    assert_eq!(
+        visitor.get("/oidc/start").await.status,
+        StatusCode::NOT_FOUND
+    );
+    drop(visitor);
+    site.finish().await;
+}
+
+#[actix_web::test]
+async fn oidc_refusals_are_demo_pages_and_audited() {
+    // Configured, but nothing listens at the issuer: the provider is down.
+    let issuer = format!("http://127.0.0.1:{}", free_port());
+    let site = oidc_site(&issuer, "http://127.0.0.1:8080/oidc/callback").await;
+    let visitor = browser(&site, 1).await;
+    let page = visitor.get("/login?next=%2Ftokens").await;
+    assert!(page.body.contains(OIDC_BUTTON), "{}", page.body);
+    assert!(
+        page.body
+            .contains("<form class=\"card\" method=\"get\" action=\"/oidc/start\">")
+    );
+    assert!(page.body.contains("name=\"next\" value=\"/tokens\""));
+    // The session cookie stays SameSite=Lax: the provider's redirect back is cross-site.
+    let set = page
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("id="))
+        .unwrap();
+    assert!(set.contains("SameSite=Lax"), "{set}");
+
+    // A callback with no sign-in in progress, and a sign-in while the provider is down: the
+    // demo's own error page, nobody logged in, an audit entry with the refusal's code.
+    let page = visitor.get("/oidc/callback?code=stolen&state=guess").await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(
+        page.body.contains("<h1>Sign-in refused</h1>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("href=\"/login\">Back to the login page"));
+    assert!(
+        page.body.contains("/static/style.css"),
+        "in the site's layout"
+    );
+    let page = visitor.get("/oidc/start?next=%2Ftokens").await;
+    assert!(page.status.is_server_error(), "{}", page.status);
+    assert!(page.body.contains("<h1>Sign-in refused</h1>"));
+    assert!(visitor.get("/").await.body.contains("Hello, stranger."));
+    assert_eq!(
+        audited(&site, "oidc_refused").await,
+        [
+            (None, "no_sign_in_in_progress".to_owned()),
+            (None, "provider_unavailable".to_owned())
+        ]
+    );
+    drop(visitor);
+    site.finish().await;
+}
+
+/// examples/oidc-provider/provider.js, running on a free port; killed when dropped.
+struct OidcTestProvider {
+    issuer: String,
+    child: std::process::Child,
+}
+
+impl OidcTestProvider {
+    /// Starts the provider for a client redirecting to `redirect_uri` and waits (bounded)
+    /// until it serves its discovery document.
+    async fn start(redirect_uri: &str) -> OidcTestProvider {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("oidc-provider");
+        assert!(
+            dir.join("node_modules/oidc-provider").is_dir(),
+            "run `npm ci` in {} first (.ci/run does)",
+            dir.display()
+        );
+        let port = free_port().to_string();
+        let child = std::process::Command::new("node")
+            .arg("provider.js")
+            .args(["--port", &port, "--redirect-uri", redirect_uri])
+            .args(["--client-id", OIDC_CLIENT_ID])
+            .args(["--client-secret", OIDC_CLIENT_SECRET])
+            .current_dir(&dir)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("node is installed");
+        let provider = OidcTestProvider {
+            issuer: format!("http://127.0.0.1:{port}"),
+            child,
+        };
+        let discovery = format!("{}/.well-known/openid-configuration", provider.issuer);
+        for _ in 0..300 {
+            if let Ok(response) = reqwest::get(&discovery).await
+                && response.status().is_success()
+            {
+                return provider;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the provider did not serve {discovery} within 30 s");
+    }
+}
+
+impl Drop for OidcTestProvider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The first `name="…"` attribute value in `html` that contains `needle`.
+fn attribute_containing(html: &str, name: &str, needle: &str) -> Option<String> {
+    let marker = format!("{name}=\"");
+    html.match_indices(&marker).find_map(|(at, _)| {
+        let rest = &html[at + marker.len()..];
+        let value = &rest[..rest.find('"')?];
+        value.contains(needle).then(|| value.replace("&amp;", "&"))
+    })
+}
+
+/// Walks the provider's login and consent pages from its authorization URL as `account`
+/// (any password), as a browser without JavaScript; the URL it sends the visitor back to.
+async fn through_provider(authorize: &str, redirect: &str, account: &str) -> String {
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let mut url = reqwest::Url::parse(authorize).unwrap();
+    for _ in 0..20 {
+        if url.as_str().starts_with(redirect) {
+            return url.to_string();
+        }
+        let response = http.get(url.clone()).send().await.unwrap();
+        let mut response = if response.status().is_redirection() {
+            response
+        } else {
+            let body = response.text().await.unwrap();
+            let action = attribute_containing(&body, "action", "/interaction/")
+                .unwrap_or_else(|| panic!("no interaction form at {url}: {body}"));
+            let form: &[(&str, &str)] = if body.contains("name=\"login\"") {
+                &[("prompt", "login"), ("login", account), ("password", "any")]
+            } else {
+                &[("prompt", "consent")]
+            };
+            http.post(url.join(&action).unwrap())
+                .form(form)
+                .send()
+                .await
+                .unwrap()
+        };
+        assert!(response.status().is_redirection(), "at {url}");
+        let location = response.headers_mut().remove("location").unwrap();
+        url = url.join(location.to_str().unwrap()).unwrap();
+    }
+    panic!("the provider never sent the visitor back to the demo");
+}
+
+#[actix_web::test]
+#[ignore = "needs Node and the oidc-provider npm package; run by .ci/run"]
+async fn oidc_sign_in_through_the_provider_lands_on_the_profile() {
+    // The callback URL is only handed from the provider's redirect to the in-process demo:
+    // nothing needs to listen on it.
+    let base = format!("http://127.0.0.1:{}", free_port());
+    let redirect = format!("{base}/oidc/callback");
+    let provider = OidcTestProvider::start(&redirect).await;
+    let site = oidc_site(&provider.issuer, &redirect).await;
+
+    let mut ids = Vec::new();
+    for peer in [1, 2] {
+        let visitor = browser(&site, peer).await;
+        let page = visitor.get("/login").await;
+        assert!(page.body.contains(OIDC_BUTTON), "{}", page.body);
+        // What the button's form submits.
+        let page = visitor.get("/oidc/start?remember=on").await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        assert!(
+            page.location.starts_with(&provider.issuer),
+            "{}",
+            page.location
+        );
+        let callback = through_provider(&page.location, &redirect, "alice").await;
+        let page = visitor.get(callback.strip_prefix(&base).unwrap()).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        assert_eq!(page.location, "/profile");
+        let page = visitor.get("/profile").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("Alice Liddell"), "{}", page.body);
+        assert!(
+            visitor.client.cookie("remember_token").is_some(),
+            "remembered"
+        );
+        let user = site.demo.db.user_by_name("alice").await.unwrap().unwrap();
+        ids.push(user.id);
+    }
+    // The second sign-in found the account the first made: one member, not two.
+    assert_eq!(ids[0], ids[1]);
+    let alices: Vec<_> = site
+        .demo
+        .db
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|user| user.display_name == "Alice Liddell")
+        .collect();
+    assert_eq!(alices.len(), 1);
+    assert_eq!(
+        audited(&site, "oidc_sign_in").await,
+        [
+            (Some(ids[0]), "new account".to_owned()),
+            (Some(ids[0]), "existing account".to_owned())
+        ]
+    );
+    // That account has no password: the password form refuses it like a wrong one.
+    let visitor = browser(&site, 3).await;
+    let page = visitor.log_in("alice", "any", false).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Wrong name or password."));
+    drop(visitor);
+    site.finish().await;
+}
 
 #[actix_web::test]
 async fn cookies_are_secure_together_when_asked() {
@@ -890,6 +1353,7 @@ async fn cookies_are_secure_together_when_asked() {
             address: rand::random(),
             _dir: None,
             postgres: None,
+            devices_prefix: None,
         };
         let visitor = browser(&site, 1).await;
         let name = new_name("kim");

@@ -1,7 +1,7 @@
-//! The demo's database: users, API tokens, audit entries and login-failure counters, through
-//! sqlx's `Any` driver, so one code path serves SQLite and PostgreSQL. Queries use the query
-//! functions (no database needed at build time), `$N` placeholders and only integer, text and
-//! bytes columns, which both databases accept alike.
+//! The demo's database: users, their OpenID Connect links, API tokens, audit entries and
+//! login-failure counters, through sqlx's `Any` driver, so one code path serves SQLite and
+//! PostgreSQL. Queries use the query functions (no database needed at build time), `$N`
+//! placeholders and only integer, text and bytes columns, which both databases accept alike.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -115,6 +115,30 @@ fn now_millis() -> i64 {
 }
 
 const USER_COLUMNS: &str = "id, name, display_name, password_hash, is_admin, enabled, created_at";
+
+/// The statement that links `(issuer, subject)` to `user_id`.
+fn insert_link<'q>(
+    issuer: &'q str,
+    subject: &'q str,
+    user_id: i64,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    sqlx::query(
+        "INSERT INTO oidc_links (issuer, subject, user_id, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(issuer)
+    .bind(subject)
+    .bind(user_id)
+    .bind(now())
+}
+
+/// [`USER_COLUMNS`] of the table aliased `u`, for joins.
+fn prefixed_user_columns() -> String {
+    USER_COLUMNS
+        .split(", ")
+        .map(|column| format!("u.{column} AS {column}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
     Ok(User {
@@ -250,6 +274,80 @@ impl Db {
         Ok(())
     }
 
+    /// The user an OpenID Connect identity is linked to.
+    pub async fn user_by_oidc(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<User>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {} FROM users u JOIN oidc_links l ON l.user_id = u.id \
+             WHERE l.issuer = $1 AND l.subject = $2",
+            prefixed_user_columns()
+        );
+        let row = sqlx::query(&sql)
+            .bind(issuer)
+            .bind(subject)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    /// Links an OpenID Connect identity to a user; `false` if it was linked already.
+    pub async fn link_oidc(
+        &self,
+        user_id: i64,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<bool, sqlx::Error> {
+        let inserted = insert_link(issuer, subject, user_id)
+            .execute(&self.pool)
+            .await;
+        match inserted {
+            Ok(_) => Ok(true),
+            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Adds a member who signs in with OpenID Connect, linked to `(issuer, subject)`, in one
+    /// transaction; `Ok(None)` when the name is taken (or the identity got linked meanwhile).
+    pub async fn create_oidc_user(
+        &self,
+        name: &str,
+        display_name: &str,
+        password_hash: &str,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<i64>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO users (name, display_name, password_hash, is_admin, enabled, created_at) \
+             VALUES ($1, $2, $3, 0, 1, $4) RETURNING id",
+        )
+        .bind(name)
+        .bind(display_name)
+        .bind(password_hash)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await;
+        let id: i64 = match inserted {
+            Ok(row) => row.try_get("id")?,
+            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => return Ok(None),
+            Err(error) => return Err(error),
+        };
+        let linked = insert_link(issuer, subject, id).execute(&mut *tx).await;
+        match linked {
+            Ok(_) => {
+                tx.commit().await?;
+                Ok(Some(id))
+            }
+            // Another sign-in of the same identity won the race: no second account.
+            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
     /// Stores a new API token's hash; returns its id.
     pub async fn create_token(
         &self,
@@ -310,11 +408,7 @@ impl Db {
         let sql = format!(
             "SELECT {} FROM users u JOIN api_tokens t ON t.user_id = u.id \
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
-            USER_COLUMNS
-                .split(", ")
-                .map(|column| format!("u.{column} AS {column}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            prefixed_user_columns()
         );
         let row = sqlx::query(&sql)
             .bind(token_hash)

@@ -1,19 +1,24 @@
 //! The HTML pages: home, sign up, log in, log out, profile, settings, re-authenticate, API
 //! tokens, admin, and the 404 and 403 pages. Rendered with askama templates (compile-checked,
-//! HTML auto-escaped) inside one layout with the navigation and the flashed messages.
+//! HTML auto-escaped) inside one layout with the navigation and the flashed messages; pages
+//! asked for by synchronous callbacks (the permission guards' 403, login-oidc's refusals) go
+//! through [`marked_page`] and [`render_marked_pages`].
 
 use std::rc::Rc;
 use std::time::Duration;
 
 use actix_session::Session;
-use actix_web::dev::Payload;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{StatusCode, header};
+use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, get, post, web};
 use actix_web_flash_messages::{FlashMessage, IncomingFlashMessages, Level};
 use askama::Template;
 use futures_util::future::LocalBoxFuture;
 use login_runtime::{
-    CurrentUser, Login, LoginError, LoginOptions, MaybeUser, fresh_login_required, login_required,
+    CurrentUser, Login, LoginError, LoginOptions, MaybeUser, anonymous_required,
+    fresh_login_required, login_required, permission_required,
 };
 use serde::Deserialize;
 
@@ -22,7 +27,7 @@ use super::csrf::{self, CheckedForm};
 use super::db::{self, User};
 use super::passwords::PasswordError;
 use super::throttle::CounterError;
-use super::{Demo, token_hash};
+use super::{Demo, Perm, token_hash};
 
 /// What can go wrong while serving a page; each is a 500 whose detail goes to the log.
 #[derive(Debug, thiserror::Error)]
@@ -63,30 +68,30 @@ impl ResponseError for AppError {
     }
 }
 
-type PageResult = Result<HttpResponse, AppError>;
+pub(super) type PageResult = Result<HttpResponse, AppError>;
 
 /// The logged-in user, as the navigation shows them.
 #[derive(Debug)]
 pub struct NavUser {
-    name: String,
-    display_name: String,
-    is_admin: bool,
+    pub(super) name: String,
+    pub(super) display_name: String,
+    pub(super) is_admin: bool,
 }
 
 /// One flashed message.
 #[derive(Debug)]
 pub struct Flash {
-    class: &'static str,
-    text: String,
+    pub(super) class: &'static str,
+    pub(super) text: String,
 }
 
 /// What the layout around every page needs.
 #[derive(Debug)]
 pub struct Layout {
-    title: String,
-    user: Option<NavUser>,
-    csrf: String,
-    flashes: Vec<Flash>,
+    pub(super) title: String,
+    pub(super) user: Option<NavUser>,
+    pub(super) csrf: String,
+    pub(super) flashes: Vec<Flash>,
 }
 
 /// Everything a page handler needs about the request: the shared state, the user (if any),
@@ -144,9 +149,7 @@ impl FromRequest for Ctx {
 impl Ctx {
     /// The client's address (the socket's: proxy headers are not trusted).
     pub fn client(&self) -> String {
-        self.req
-            .peer_addr()
-            .map_or_else(|| "unknown".to_owned(), |addr| addr.ip().to_string())
+        audit::client_address(&self.req)
     }
 
     fn layout(&self, title: &str) -> Layout {
@@ -163,13 +166,13 @@ impl Ctx {
     }
 
     /// The layout, with the flashed messages (shown once, on this page).
-    fn layout_with_flashes(&mut self, title: &str) -> Layout {
+    pub(super) fn layout_with_flashes(&mut self, title: &str) -> Layout {
         let mut layout = self.layout(title);
         layout.flashes = std::mem::take(&mut self.flashes);
         layout
     }
 
-    fn render(&self, status: StatusCode, page: &impl Template) -> PageResult {
+    pub(super) fn render(&self, status: StatusCode, page: &impl Template) -> PageResult {
         Ok(HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")
             // Pages show who is logged in (and a new token): never cache them.
@@ -187,6 +190,7 @@ impl Ctx {
         let page = ErrorPage {
             layout: self.layout_with_flashes(title),
             message: message.to_owned(),
+            login_link: false,
         };
         self.render(status, &page)
     }
@@ -202,9 +206,80 @@ impl Ctx {
 struct ErrorPage {
     layout: Layout,
     message: String,
+    login_link: bool,
 }
 
-fn see_other(location: &str) -> HttpResponse {
+/// A page a synchronous callback asked for, to be rendered by [`render_marked_pages`] in the
+/// site's layout (the callback cannot wait for the navigation's user and flashes).
+#[derive(Debug, Clone)]
+struct MarkedPage {
+    title: &'static str,
+    message: String,
+    login_link: bool,
+}
+
+/// An empty response with `status`, marked for [`render_marked_pages`] to fill in with the
+/// error page (`login_link`: with a link back to the login form).
+pub fn marked_page(
+    status: StatusCode,
+    title: &'static str,
+    message: &str,
+    login_link: bool,
+) -> HttpResponse {
+    let mut res = HttpResponse::new(status);
+    res.extensions_mut().insert(MarkedPage {
+        title,
+        message: message.to_owned(),
+        login_link,
+    });
+    res
+}
+
+/// The demo's `LoginManager::forbidden_handler`: `{"error":"forbidden"}` for clients that
+/// prefer JSON, the site's 403 page for browsers.
+pub fn forbidden_handler(req: &HttpRequest) -> HttpResponse {
+    let header = |name: &str| req.headers().get(name).map(|value| value.as_bytes());
+    if login_runtime::prefers_json(header("accept"), header("x-requested-with")) {
+        return HttpResponse::Forbidden().json(serde_json::json!({"error": "forbidden"}));
+    }
+    marked_page(
+        StatusCode::FORBIDDEN,
+        "Forbidden",
+        "Your account may not open this page.",
+        false,
+    )
+}
+
+/// Middleware (outside `LoginManager`): renders the pages [`marked_page`] asked for (the
+/// permission guards' 403, login-oidc's refusals) in the site's layout.
+pub async fn render_marked_pages(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let res = next.call(req).await?;
+    let Some(marked) = res.response().extensions().get::<MarkedPage>().cloned() else {
+        return Ok(res.map_into_left_body());
+    };
+    let (req, marked_res) = res.into_parts();
+    let mut ctx = Ctx::extract(&req).await?;
+    let page = ErrorPage {
+        layout: ctx.layout_with_flashes(marked.title),
+        message: marked.message,
+        login_link: marked.login_link,
+    };
+    let mut page = ctx
+        .render(marked_res.status(), &page)
+        .unwrap_or_else(|error| error.error_response());
+    // Keep the cookies the inner layers set on the marked response (a remember cookie
+    // renewed or cleared by `LoginManager`).
+    for cookie in marked_res.headers().get_all(header::SET_COOKIE) {
+        page.headers_mut()
+            .append(header::SET_COOKIE, cookie.clone());
+    }
+    Ok(ServiceResponse::new(req, page).map_into_right_body())
+}
+
+pub(super) fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))
         .finish()
@@ -242,7 +317,7 @@ fn date(unix: i64) -> String {
 }
 
 /// A date and time for people (UTC).
-fn date_time(unix: i64) -> String {
+pub(super) fn date_time(unix: i64) -> String {
     let seconds = unix.rem_euclid(86_400);
     format!(
         "{} {:02}:{:02}:{:02}",
@@ -319,6 +394,8 @@ struct SignupPage {
     display_name: String,
 }
 
+/// Visitors only: a logged-in member is sent on (to a safe `next`, or their profile).
+#[anonymous_required]
 #[get("/signup")]
 async fn signup_form(mut ctx: Ctx) -> PageResult {
     let page = SignupPage {
@@ -438,6 +515,8 @@ struct LoginPage {
     error: Option<String>,
     next: Option<String>,
     username: String,
+    /// Whether to show "Sign in with OpenID Connect".
+    oidc: bool,
 }
 
 #[derive(Deserialize)]
@@ -445,6 +524,8 @@ struct NextQuery {
     next: Option<String>,
 }
 
+/// Visitors only, as the sign-up page.
+#[anonymous_required]
 #[get("/login")]
 async fn login_form(mut ctx: Ctx, query: web::Query<NextQuery>) -> PageResult {
     let page = LoginPage {
@@ -452,6 +533,7 @@ async fn login_form(mut ctx: Ctx, query: web::Query<NextQuery>) -> PageResult {
         error: None,
         next: safe_next(query.next.as_deref()),
         username: String::new(),
+        oidc: ctx.demo.oidc.is_some(),
     };
     ctx.render(StatusCode::OK, &page)
 }
@@ -509,6 +591,7 @@ async fn login_submit(
             )),
             next,
             username: form.username.clone(),
+            oidc: demo.oidc.is_some(),
         };
         return throttled(&mut ctx, &page, wait);
     }
@@ -522,7 +605,8 @@ async fn login_submit(
         )
         .await?;
     // A disabled account gets the same answer as a wrong password: the page tells nobody
-    // which names exist or which accounts are disabled.
+    // which names exist or which accounts are disabled. An account made by OpenID Connect
+    // has no password hash (see `oidc`), so no password matches it either.
     let Some(user) = user.filter(|user| matches && user.enabled) else {
         demo.throttle.failed(&name, &client).await?;
         audit::record(&demo.db, AuditEvent::LoginFailed, user_id, &client, "").await?;
@@ -531,6 +615,7 @@ async fn login_submit(
             error: Some("Wrong name or password.".to_owned()),
             next,
             username: form.username.clone(),
+            oidc: demo.oidc.is_some(),
         };
         return ctx.render(StatusCode::OK, &page);
     };
@@ -546,7 +631,7 @@ async fn login_submit(
 
 /// A form with no field but its token.
 #[derive(Deserialize)]
-struct NoFields {}
+pub(super) struct NoFields {}
 
 #[post("/logout")]
 async fn logout(ctx: Ctx, login: Login<User>, _token_checked: CheckedForm<NoFields>) -> PageResult {
@@ -909,15 +994,12 @@ struct AdminPage {
     audit: Vec<AuditRow>,
 }
 
-/// Admins only. Guarded by `#[login_required]` and an explicit admin check answering the 403
-/// page (typed permissions, `#[permission_required]`, are not in this workspace yet).
-#[login_required]
+/// Admins only. A visitor is sent to the login form; a member without [`Perm::Admin`] gets
+/// the 403 page ([`forbidden_handler`]) and an audit entry (`LoginEvent::Forbidden`), before
+/// this handler or any of its extractors runs.
+#[permission_required(Perm::Admin)]
 #[get("/admin")]
-async fn admin(mut ctx: Ctx, user: CurrentUser<User>) -> PageResult {
-    if !user.is_admin {
-        ctx.audit(AuditEvent::Forbidden, "admin page").await?;
-        return ctx.forbidden("Only admins may see this page.");
-    }
+async fn admin(mut ctx: Ctx) -> PageResult {
     let users = ctx
         .demo
         .db
