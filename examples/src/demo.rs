@@ -315,6 +315,7 @@ fn bearer_token(req: &HttpRequest) -> Option<&str> {
 
 impl UserLoader for Users {
     type User = User;
+    type Id = i64;
     type Error = sqlx::Error;
 
     async fn load_user(&self, id: &i64) -> Result<Option<User>, sqlx::Error> {

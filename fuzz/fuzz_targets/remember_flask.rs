@@ -146,6 +146,7 @@ struct Anyone;
 
 impl UserLoader for Anyone {
     type User = User;
+    type Id = String;
     type Error = String;
     async fn load_user(&self, id: &String) -> Result<Option<User>, String> {
         Ok(Some(User(id.clone())))

@@ -51,6 +51,7 @@ struct Users {
 
 impl UserLoader for Users {
     type User = User;
+    type Id = u32;
     type Error = Infallible;
     async fn load_user(&self, id: &u32) -> Result<Option<User>, Infallible> {
         Ok((*id == 42).then_some(User {

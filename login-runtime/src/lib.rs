@@ -28,6 +28,7 @@
 //!
 //! impl UserLoader for Users {
 //!     type User = User;
+//!     type Id = u32;
 //!     type Error = std::convert::Infallible;
 //!
 //!     async fn load_user(&self, id: &u32) -> Result<Option<User>, Self::Error> {

@@ -124,7 +124,7 @@ impl TestRequestLoginExt for TestRequest {
 /// # impl AuthUser for User { type Id = u32; fn id(&self) -> u32 { self.id } }
 /// # struct Users;
 /// # impl UserLoader for Users {
-/// #     type User = User; type Error = std::convert::Infallible;
+/// #     type User = User; type Id = u32; type Error = std::convert::Infallible;
 /// #     async fn load_user(&self, id: &u32) -> Result<Option<User>, Self::Error> { Ok(Some(User { id: *id })) }
 /// # }
 ///

@@ -80,6 +80,7 @@ pub trait AuthUser: 'static {
 ///
 /// impl UserLoader for Users {
 ///     type User = User;
+///     type Id = u32;
 ///     type Error = std::convert::Infallible;
 ///
 ///     async fn load_user(&self, id: &u32) -> Result<Option<User>, Self::Error> {
@@ -89,7 +90,12 @@ pub trait AuthUser: 'static {
 /// ```
 pub trait UserLoader: 'static {
     /// The application's user type.
-    type User: AuthUser;
+    type User: AuthUser<Id = Self::Id>;
+    /// The user's id, `<Self::User as AuthUser>::Id` (e.g. `u32`): what
+    /// [`load_user`](Self::load_user) is given. Naming it here, not as a projection through
+    /// `AuthUser`, is what gives a `type User` that is not an `AuthUser` one error at that
+    /// line instead of three.
+    type Id: LoginId;
     /// What a failed lookup reports (a database error, say). It is logged, and the request
     /// gets a 500; it never turns into an anonymous user silently.
     type Error: Display + Debug + 'static;
@@ -98,7 +104,7 @@ pub trait UserLoader: 'static {
     /// there is no such user (the stale login is then removed).
     fn load_user(
         &self,
-        id: &<Self::User as AuthUser>::Id,
+        id: &Self::Id,
     ) -> impl Future<Output = Result<Option<Self::User>, Self::Error>>;
 
     /// Loads a user from the request itself (an API key, a bearer token) when neither the

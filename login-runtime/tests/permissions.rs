@@ -89,6 +89,7 @@ impl Default for Users {
 
 impl UserLoader for Users {
     type User = User;
+    type Id = u32;
     type Error = String;
 
     async fn load_user(&self, id: &u32) -> Result<Option<User>, Self::Error> {

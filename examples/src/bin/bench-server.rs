@@ -64,6 +64,7 @@ impl Users {
 
 impl UserLoader for Users {
     type User = User;
+    type Id = u32;
     type Error = Infallible;
     async fn load_user(&self, id: &u32) -> Result<Option<User>, Infallible> {
         Ok((*id == 42).then(|| self.user()))

@@ -134,6 +134,7 @@ pub struct Users(pub Arc<Directory>);
 
 impl UserLoader for Users {
     type User = User;
+    type Id = u64;
     type Error = std::convert::Infallible;
 
     async fn load_user(&self, id: &u64) -> Result<Option<User>, Self::Error> {

@@ -121,6 +121,7 @@ impl Store {
 
 impl UserLoader for Store {
     type User = User;
+    type Id = String;
     type Error = String;
 
     async fn load_user(&self, id: &String) -> Result<Option<User>, String> {
@@ -480,6 +481,7 @@ impl AuthUser for NumericUser {
 
 impl UserLoader for NumericUsers {
     type User = NumericUser;
+    type Id = u32;
     type Error = String;
     async fn load_user(&self, id: &u32) -> Result<Option<NumericUser>, String> {
         Ok(Some(NumericUser(*id)))

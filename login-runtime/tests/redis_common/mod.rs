@@ -153,6 +153,7 @@ pub struct Users;
 
 impl UserLoader for Users {
     type User = User;
+    type Id = String;
     type Error = std::convert::Infallible;
     async fn load_user(&self, id: &String) -> Result<Option<User>, Self::Error> {
         Ok(Some(User { id: id.clone() }))
