@@ -252,17 +252,20 @@ impl<L: UserLoader> Backend for LoginManager<L> {
 
     fn load_user(
         self: Rc<Self>,
-        id: String,
+        id: &str,
     ) -> LocalBoxFuture<'static, Result<Option<LoadedUser>, LoginError>> {
+        // Parsed before the future, so the future owns the parsed id, not a copy of the text.
+        let Ok(parsed) = id.parse::<<L::User as AuthUser>::Id>() else {
+            // An id that does not parse names nobody.
+            tracing::debug!(target: "login_runtime", "stored user id does not parse; treating as anonymous");
+            return ready(Ok(None)).boxed_local();
+        };
         async move {
-            let Ok(parsed) = id.parse::<<L::User as AuthUser>::Id>() else {
-                // An id that does not parse names nobody.
-                tracing::debug!(target: "login_runtime", "stored user id does not parse; treating as anonymous");
-                return Ok(None);
-            };
-            let user = self.loader.load_user(&parsed).await.map_err(|error| {
-                LoginError::Loader(format!("{error}"))
-            })?;
+            let user = self
+                .loader
+                .load_user(&parsed)
+                .await
+                .map_err(|error| LoginError::Loader(format!("{error}")))?;
             Ok(user.map(|user| self.erase(user)))
         }
         .boxed_local()

@@ -57,7 +57,7 @@ pub(crate) trait Backend {
     /// Parses `id` into the user's id type (an id that does not parse finds nobody) and loads.
     fn load_user(
         self: Rc<Self>,
-        id: String,
+        id: &str,
     ) -> LocalBoxFuture<'static, Result<Option<LoadedUser>, LoginError>>;
     fn load_user_from_request(
         self: Rc<Self>,
@@ -498,7 +498,7 @@ async fn resolve_inner(
     crate::devices::check_session(state, &session).await?;
 
     if let Some(id) = read_str(&session, USER_ID) {
-        let user = Rc::clone(&backend).load_user(id.clone()).await?;
+        let user = Rc::clone(&backend).load_user(&id).await?;
         let bound = user.as_ref().and_then(|user| {
             let entries = session.entries();
             let stored_tag = entries.get(AUTH_HASH).and_then(|raw| json_str(raw));
@@ -550,10 +550,14 @@ async fn resolve_inner(
                 remove_login_keys(&session);
             }
         }
-    } else if has_remember_cookie(req, config) && !state.cookie_cleared() {
+    } else if !state.cookie_cleared()
+        // The token first (memoised): a request with a valid cookie parses its cookies once,
+        // and only a request without one asks whether an invalid one came, to clear it.
+        && (state.remember_token(req).is_some() || has_remember_cookie(req, config))
+    {
         match crate::devices::vet_cookie(state, state.remember_token(req).cloned()).await? {
             Some(token) => {
-                let user = Rc::clone(&backend).load_user(token.user_id.clone()).await?;
+                let user = Rc::clone(&backend).load_user(&token.user_id).await?;
                 let bound = user.as_ref().and_then(|user| {
                     let hash = user.session_hash.as_deref();
                     config
