@@ -19,6 +19,28 @@ pub(crate) fn as_generated(node: &impl ToTokens) -> TokenStream {
     respan(node.to_token_stream())
 }
 
+/// `node`'s tokens, every one at `at` (a user's span: a mistake about `node` is then reported
+/// where the mismatch is, not where `node` was written).
+pub(crate) fn located(node: &impl ToTokens, at: Span) -> TokenStream {
+    relocate(node.to_token_stream(), at)
+}
+
+fn relocate(tokens: TokenStream, at: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let TokenTree::Group(group) = &tree {
+                let mut inner = Group::new(group.delimiter(), relocate(group.stream(), at));
+                inner.set_span(at);
+                tree = TokenTree::Group(inner);
+            } else {
+                tree.set_span(at);
+            }
+            tree
+        })
+        .collect()
+}
+
 fn respan(tokens: TokenStream) -> TokenStream {
     tokens
         .into_iter()

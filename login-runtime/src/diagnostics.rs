@@ -65,6 +65,19 @@ pub trait LoginId: Display + FromStr + Clone + 'static {}
 #[diagnostic::do_not_recommend]
 impl<T: Display + FromStr + Clone + 'static> LoginId for T {}
 
+/// One kind of user on one handler: a login extractor asks for the kind its guard admits.
+#[diagnostic::on_unimplemented(
+    message = "this parameter asks for `{Self}`, but the guard admits `{U}`",
+    label = "not the kind of user the guard admits",
+    note = "a guard and the handler's login extractors name one kind of user: ask for `{U}` here, or guard the handler with `user = {Self}`"
+)]
+pub trait SameKindAs<U> {}
+
+impl<T> SameKindAs<T> for T {}
+
+/// Checks at compile time that `Asked` (an extractor's user type) is `Guarded` (the guard's).
+pub fn same_kind<Asked: SameKindAs<Guarded>, Guarded>() {}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

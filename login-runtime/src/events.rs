@@ -45,6 +45,16 @@ pub enum LoginEvent {
         /// The refused request's path.
         path: String,
     },
+    /// A guard that needs a second factor refused a login made without one.
+    NeedsSecondFactor {
+        /// The user's id.
+        user_id: String,
+        /// The refused request's path.
+        path: String,
+        /// Whether the account has a second factor (sent to the second-factor step), or not
+        /// (sent to enrolment).
+        enrolled: bool,
+    },
     /// A permission check refused a logged-in user (answered with 403, or 404 when
     /// configured).
     Forbidden {
@@ -86,6 +96,13 @@ impl LoginEvent {
             }
             LoginEvent::NeedsRefresh { user_id, path } => {
                 tracing::debug!(target: "login_runtime", event = "needs_refresh", user_id = ?user_id, path = %path);
+            }
+            LoginEvent::NeedsSecondFactor {
+                user_id,
+                path,
+                enrolled,
+            } => {
+                tracing::info!(target: "login_runtime", event = "needs_second_factor", user_id = %user_id, path = %path, enrolled = enrolled);
             }
             LoginEvent::Forbidden { user_id, path } => {
                 tracing::info!(target: "login_runtime", event = "forbidden", user_id = %user_id, path = %path);

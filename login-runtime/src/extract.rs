@@ -1,19 +1,28 @@
-//! The extractors handlers use: who is logged in, and the handle that logs in and out.
+//! The extractors handlers use: who is logged in, the handle that logs in and out, and the
+//! client's address.
 
 use std::any::type_name;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Deref;
 use std::rc::Rc;
-use std::time::Duration;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, http::header};
 use futures_util::future::LocalBoxFuture;
 
-use crate::error::LoginError;
-use crate::state::{NEXT, RequestState, read};
-use crate::user::AuthUser;
+use crate::client::ClientAddress;
+use crate::core::entry::login_user_id;
+use crate::core::error::LoginError;
+use crate::core::methods::AuthMethod;
+use crate::core::ops::LoginOptions;
+use crate::core::session::read;
+use crate::core::state::RequestState;
+use crate::model::user::AuthUser;
+use crate::responses::{BY_EXTRACTOR, failure, needs_refresh, unauthorized, wants_json};
+
+mod second_step;
+pub use second_step::{AfterFirstFactor, FirstFactor, SecondStepGate, SecondStepHandler};
 
 /// The logged-in user (Flask-Login's `current_user`, authenticated). An anonymous request is
 /// refused with the unauthorized response: the login view, a JSON 401, or 401.
@@ -57,10 +66,13 @@ impl<U: AuthUser> FromRequest for CurrentUser<U> {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let state = RequestState::of(&req)?;
-            match user_of::<U>(&state, &req).await? {
+            let state = RequestState::of_user::<U>(&req).map_err(|error| failure(&req, error))?;
+            match user_of::<U>(&state, &req)
+                .await
+                .map_err(|error| failure(&req, error))?
+            {
                 Some(user) => Ok(CurrentUser(user)),
-                None => Err(crate::guard::unauthorized(&req, &state, None)),
+                None => Err(unauthorized(&req, &state, None, BY_EXTRACTOR)),
             }
         })
     }
@@ -112,8 +124,11 @@ impl<U: AuthUser> FromRequest for MaybeUser<U> {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let state = RequestState::of(&req)?;
-            Ok(MaybeUser(user_of::<U>(&state, &req).await?))
+            let state = RequestState::of_user::<U>(&req).map_err(|error| failure(&req, error))?;
+            let user = user_of::<U>(&state, &req)
+                .await
+                .map_err(|error| failure(&req, error))?;
+            Ok(MaybeUser(user))
         })
     }
 }
@@ -132,55 +147,6 @@ async fn user_of<U: AuthUser>(
             requested: type_name::<U>(),
             loaded: state.backend.user_type_name(),
         })
-}
-
-/// How [`Login::login_with`] logs a user in (`login_user`'s keyword arguments).
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct LoginOptions {
-    pub(crate) remember: bool,
-    pub(crate) duration: Option<Duration>,
-    pub(crate) force: bool,
-    pub(crate) fresh: bool,
-}
-
-impl Default for LoginOptions {
-    fn default() -> Self {
-        LoginOptions {
-            remember: false,
-            duration: None,
-            force: false,
-            fresh: true,
-        }
-    }
-}
-
-impl LoginOptions {
-    /// A fresh login, not remembered, refusing inactive users.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Also set a remember-me cookie, so the login survives the session.
-    pub fn remember(mut self, remember: bool) -> Self {
-        self.remember = remember;
-        self
-    }
-    /// How long this login is remembered, instead of the configured duration.
-    pub fn duration(mut self, duration: Duration) -> Self {
-        self.duration = Some(duration);
-        self
-    }
-    /// Log the user in even if inactive.
-    pub fn force(mut self, force: bool) -> Self {
-        self.force = force;
-        self
-    }
-    /// Whether the login counts as fresh (default `true`). Pass `false` for logins that did
-    /// not check a password, e.g. a magic link.
-    pub fn fresh(mut self, fresh: bool) -> Self {
-        self.fresh = fresh;
-        self
-    }
 }
 
 /// The login handle: Flask-Login's `login_user`, `logout_user`, `confirm_login`,
@@ -223,8 +189,10 @@ impl<U: AuthUser> FromRequest for Login<U> {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let state = RequestState::of(&req)?;
-            state.session(&req)?;
+            // The manager of `U`'s kind: a handle for another user type would write an id that
+            // a loader reads as one of its own users, refused as `CurrentUser` refuses it.
+            let state = RequestState::of_user::<U>(&req).map_err(|error| failure(&req, error))?;
+            state.session(&req).map_err(|error| failure(&req, error))?;
             // Settle who is logged in (a remember cookie may restore a login), so freshness,
             // confirmation and logout act on the real state. A failing loader is left to the
             // extractors that need the user: logging out must work while the database is down.
@@ -260,23 +228,59 @@ impl<U> Login<U> {
     where
         U: AuthUser,
     {
-        self.state.login(&self.req, user, &options)
+        self.state
+            .login(&self.req, user, &options)
+            .map_err(|error| self.noted(error))
     }
 
     /// Logs out: removes the login from the session (keeping the app's own keys), renews the
     /// session id and clears the remember cookie.
     pub fn logout(&self) -> Result<(), LoginError> {
-        self.state.logout(&self.req)
+        self.state
+            .logout(&self.req)
+            .map_err(|error| self.noted(error))
     }
 
     /// Marks the login fresh again after the user re-entered the password (`confirm_login`).
     pub fn confirm(&self) -> Result<(), LoginError> {
-        self.state.confirm(&self.req)
+        self.state
+            .confirm(&self.req, &[])
+            .map_err(|error| self.noted(error))
+    }
+
+    /// [`confirm`](Self::confirm) after the user proved who they are with `method` (a
+    /// re-entered password, a passkey, a provider's fresh sign-in), which is added to the
+    /// login's [`methods`](Self::methods).
+    pub fn confirm_with(&self, method: AuthMethod) -> Result<(), LoginError> {
+        self.state
+            .confirm(&self.req, &[method])
+            .map_err(|error| self.noted(error))
+    }
+
+    /// Records that the logged-in user also proved who they are with `method` (a second
+    /// factor that a guard with `second_factor` asked of a login made without one), for
+    /// [`methods`](Self::methods). Unlike [`confirm_with`](Self::confirm_with), the login's
+    /// freshness stays as it is. Does nothing when nobody is logged in through the session.
+    pub fn add_method(&self, method: AuthMethod) -> Result<(), LoginError> {
+        self.state
+            .add_methods(&self.req, &[method])
+            .map_err(|error| self.noted(error))
+    }
+
+    /// How the session's login was made (Flask-Security's "authentication methods"): what was
+    /// given to [`LoginOptions::method`] and [`confirm_with`](Self::confirm_with). Empty for a
+    /// login restored from a remember cookie, or found by the request loader.
+    pub fn methods(&self) -> Result<Vec<AuthMethod>, LoginError> {
+        self.state
+            .methods(&self.req)
+            .map_err(|error| self.noted(error))
     }
 
     /// Whether the login was made with credentials in this session (`login_fresh`).
     pub fn is_fresh(&self) -> Result<bool, LoginError> {
-        self.state.is_fresh(&self.req)
+        self.state
+            .is_fresh(&self.req)
+            .map_err(|error| self.noted(error))
     }
 
     /// Whether the request carries a valid remember cookie (`login_remembered`).
@@ -287,7 +291,7 @@ impl<U> Login<U> {
     /// The id of the user logged in through the session, if any, without loading the user.
     pub fn user_id(&self) -> Option<String> {
         let session = self.state.session(&self.req).ok()?;
-        read::<String>(&session, crate::state::USER_ID)
+        login_user_id(&session, self.state.config())
     }
 
     /// Where to go after logging in: the `next` query parameter, or (with
@@ -299,14 +303,16 @@ impl<U> Login<U> {
                 self.req.query_string(),
             )
             .ok()
-            .and_then(|query| query.get(NEXT).cloned());
+            .and_then(|query| query.get("next").cloned());
         let from_session = || {
             let session = self.state.session(&self.req).ok()?;
-            if !self.state.config().next_in_session || !session.contains_key(NEXT) {
+            let config = self.state.config();
+            let key = config.next_key.as_str();
+            if !config.refusals.next_in_session || !session.contains_key(key) {
                 return None;
             }
-            let next = read::<String>(&session, NEXT);
-            session.remove(NEXT);
+            let next = read::<String>(&session, key);
+            session.remove(key);
             next
         };
         from_query
@@ -314,16 +320,21 @@ impl<U> Login<U> {
             .filter(|next| crate::next::is_safe_next(next))
     }
 
+    /// `error`, with what the request prefers noted for its response.
+    fn noted(&self, error: LoginError) -> LoginError {
+        self.state.noting_preference(wants_json(&self.req), error)
+    }
+
     /// The unauthorized response, as a guard would answer (Flask-Login's
     /// `login_manager.unauthorized()`): return it from the handler with `Err(..)?`.
     pub fn unauthorized(&self) -> actix_web::Error {
-        crate::guard::unauthorized(&self.req, &self.state, None)
+        unauthorized(&self.req, &self.state, None, BY_EXTRACTOR)
     }
 
     /// The needs-refresh response, as `#[fresh_login_required]` would answer (Flask-Login's
     /// `login_manager.needs_refresh()`).
     pub fn needs_refresh(&self) -> actix_web::Error {
-        crate::guard::needs_refresh(&self.req, &self.state, None, self.user_id())
+        needs_refresh(&self.req, &self.state, None, self.user_id(), BY_EXTRACTOR)
     }
 
     /// A 303 to [`next_url`](Self::next_url), or to `default` when there is none or it is
@@ -334,4 +345,22 @@ impl<U> Login<U> {
             .insert_header((header::LOCATION, target))
             .finish()
     }
+}
+
+/// The address of the request's client by the same rule session protection and the device
+/// registry use: the socket's, or the right-most hop of `Forwarded` / `X-Forwarded-For` that
+/// is not one of the `LoginManager`'s trusted proxies; never with a port. For throttling keys and audit
+/// trails. `None` when the request came from nowhere (a test request without a peer address),
+/// or is not served by a `LoginManager`.
+///
+/// ```
+/// use actix_web::test::TestRequest;
+///
+/// let req = TestRequest::default().peer_addr("192.0.2.9:51000".parse().unwrap()).to_http_request();
+/// // Outside a LoginManager: nothing says which rule applies.
+/// assert_eq!(login_runtime::client_address(&req), None);
+/// ```
+pub fn client_address(req: &HttpRequest) -> Option<String> {
+    let state = RequestState::of(req).ok()?;
+    ClientAddress::of(req, &state.config().proxies).to_text()
 }

@@ -1,17 +1,26 @@
-//! What `#[login_required]` and `#[fresh_login_required]` run, and the unauthorized and
-//! needs-refresh responses they (and `CurrentUser`) answer with.
+//! The guards: what `#[login_required]`, `#[fresh_login_required]` (with `second_factor`) and
+//! `#[anonymous_required]` run before the handler's own extractors.
 
-use std::sync::Arc;
+use actix_web::HttpRequest;
+use actix_web::http::Method;
 
-use actix_web::error::InternalError;
-use actix_web::http::{Method, header};
-use actix_web::{HttpMessage, HttpRequest, HttpResponse};
-use actix_web_flash_messages::{FlashMessage, storage::FlashMessageStore};
+use std::any::{TypeId, type_name};
+use std::future::{Ready, ready};
+use std::rc::Rc;
 
-use crate::config::FlashText;
-use crate::error::LoginError;
-use crate::events::LoginEvent;
-use crate::state::{NEXT, RequestState, Source, put};
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use futures_util::FutureExt;
+use futures_util::future::LocalBoxFuture;
+
+use crate::core::error::LoginError;
+use crate::core::methods::AuthMethod;
+use crate::core::state::{RequestState, Source};
+use crate::model::permission::Check;
+use crate::model::user::AuthUser;
+use crate::responses::{
+    already_logged_in, failure, needs_refresh, needs_second_factor, unauthorized,
+};
 
 /// Which guard a handler carries, and its per-handler view overrides. Built by the macros.
 #[doc(hidden)]
@@ -27,243 +36,319 @@ pub struct GuardSpec {
     pub refresh_view: Option<&'static str>,
 }
 
+impl GuardSpec {
+    /// What refused, for the error a guarded login view gets.
+    fn by(&self) -> String {
+        let name = if self.fresh {
+            "fresh_login_required"
+        } else {
+            "login_required"
+        };
+        format!("`#[{name}]` on handler `{}` guards", self.handler)
+    }
+}
+
 /// Runs a guard for this request: `Ok(())` lets the handler run; the error renders as the
 /// unauthorized or needs-refresh response, or a 500 when login-runtime is not installed.
 #[doc(hidden)]
 pub fn guard(
-    req: &actix_web::HttpRequest,
+    req: &HttpRequest,
     spec: GuardSpec,
 ) -> impl Future<Output = Result<(), actix_web::Error>> + 'static {
     let req = req.clone();
-    async move { check(&req, spec).await }
+    async move { check_login(&req, spec, None).await }
 }
 
-async fn check(req: &HttpRequest, spec: GuardSpec) -> Result<(), actix_web::Error> {
-    let state = RequestState::of(req)?;
+/// [`guard`] for the kind of user `U` (the guard's `user = U`, or its extractors' user type).
+#[doc(hidden)]
+pub fn guard_of<U: 'static>(
+    req: &HttpRequest,
+    spec: GuardSpec,
+) -> impl Future<Output = Result<(), actix_web::Error>> + 'static {
+    let req = req.clone();
+    async move { check_login(&req, spec, Some(kind::<U>())).await }
+}
+
+/// [`guard`] for the kind of user whose permissions `check` asks for (a permission guard
+/// whose handler names no user type).
+#[doc(hidden)]
+pub fn guard_for_check(
+    req: &HttpRequest,
+    spec: GuardSpec,
+    check: &Check,
+) -> impl Future<Output = Result<(), actix_web::Error>> + 'static {
+    let req = req.clone();
+    let kind = check.user();
+    async move { check_login(&req, spec, kind).await }
+}
+
+/// A kind of user: its user type and the type's name.
+type Kind = (TypeId, &'static str);
+
+fn kind<U: 'static>() -> Kind {
+    (TypeId::of::<U>(), type_name::<U>())
+}
+
+/// The login state of the `kind` of user (the default kind's with `None`).
+fn state_of(req: &HttpRequest, kind: Option<Kind>) -> Result<Rc<RequestState>, LoginError> {
+    match kind {
+        Some((user_type, name)) => RequestState::of_type(req, user_type, name),
+        None => RequestState::of(req),
+    }
+}
+
+async fn check_login(
+    req: &HttpRequest,
+    spec: GuardSpec,
+    kind: Option<Kind>,
+) -> Result<(), actix_web::Error> {
+    let state = state_of(req, kind)?;
     // CORS preflights carry no credentials: never refuse them (Flask-Login's EXEMPT_METHODS).
     if req.method() == Method::OPTIONS || state.config().guards_disabled {
         return Ok(());
     }
-    let Some(current) = state.current(req).await? else {
-        return Err(refuse(
-            req,
-            &state,
-            Refusal::Unauthorized,
-            spec.login_view,
-            Some(&spec),
-        ));
+    let source = state
+        .current_source(req)
+        .await
+        .map_err(|error| failure(req, error))?;
+    let Some(source) = source else {
+        return Err(unauthorized(req, &state, spec.login_view, &spec.by()));
     };
-    if spec.fresh && !(current.source == Source::Session && state.is_fresh(req)?) {
-        let refusal = Refusal::NeedsRefresh(Some(current.id));
-        return Err(refuse(req, &state, refusal, spec.refresh_view, Some(&spec)));
+    if spec.fresh
+        && !(source == Source::Session
+            && state.is_fresh(req).map_err(|error| failure(req, error))?)
+    {
+        let user_id = state
+            .current(req)
+            .await
+            .map_err(|error| failure(req, error))?
+            .map(|current| current.id);
+        let by = spec.by();
+        return Err(needs_refresh(req, &state, spec.refresh_view, user_id, &by));
     }
     Ok(())
 }
 
-/// Which refusal a guard or extractor answers with.
-enum Refusal {
-    Unauthorized,
-    /// With the id of the stale login.
-    NeedsRefresh(Option<String>),
+/// Runs a guard's `second_factor` check, after [`guard`] admitted the login: `Ok(())` for a
+/// login made with a second factor; otherwise the error renders as the second-factor (or
+/// enrolment) redirect, or a JSON 401.
+#[doc(hidden)]
+pub fn second_factor(
+    req: &HttpRequest,
+    spec: GuardSpec,
+) -> impl Future<Output = Result<(), actix_web::Error>> + 'static {
+    let req = req.clone();
+    async move { check_second_factor(&req, spec, None).await }
 }
 
-fn refuse(
+/// [`second_factor`] for the kind of user whose permissions `check` asks for.
+#[doc(hidden)]
+pub fn second_factor_for_check(
     req: &HttpRequest,
-    state: &RequestState,
-    refusal: Refusal,
-    view_override: Option<&str>,
-    guard: Option<&GuardSpec>,
-) -> actix_web::Error {
-    let by = guard.map_or_else(
-        || "a `CurrentUser` parameter (or `Login::unauthorized`) on the handler of".to_owned(),
-        |spec| {
-            let name = if spec.fresh {
-                "fresh_login_required"
-            } else {
-                "login_required"
-            };
-            format!("`#[{name}]` on handler `{}` guards", spec.handler)
-        },
-    );
-    match refusal {
-        Refusal::Unauthorized => unauthorized_by(req, state, view_override, &by),
-        Refusal::NeedsRefresh(user_id) => needs_refresh_by(req, state, view_override, user_id, &by),
-    }
+    spec: GuardSpec,
+    check: &Check,
+) -> impl Future<Output = Result<(), actix_web::Error>> + 'static {
+    let req = req.clone();
+    let kind = check.user();
+    async move { check_second_factor(&req, spec, kind).await }
 }
 
-/// The unauthorized response: the custom handler, a JSON 401 for API clients, a redirect to
-/// the login view with `next`, or a plain 401.
-pub(crate) fn unauthorized(
+/// [`second_factor`] for the kind of user `U`.
+#[doc(hidden)]
+pub fn second_factor_of<U: 'static>(
     req: &HttpRequest,
-    state: &RequestState,
-    view_override: Option<&str>,
-) -> actix_web::Error {
-    refuse(req, state, Refusal::Unauthorized, view_override, None)
+    spec: GuardSpec,
+) -> impl Future<Output = Result<(), actix_web::Error>> + 'static {
+    let req = req.clone();
+    async move { check_second_factor(&req, spec, Some(kind::<U>())).await }
 }
 
-fn unauthorized_by(
+async fn check_second_factor(
     req: &HttpRequest,
-    state: &RequestState,
-    view_override: Option<&str>,
-    by: &str,
-) -> actix_web::Error {
-    let config = state.config();
-    config.emit(LoginEvent::Unauthorized {
-        path: req.path().to_owned(),
-    });
-    if let Some(handler) = &config.unauthorized_handler {
-        return respond(handler(req));
+    spec: GuardSpec,
+    kind: Option<Kind>,
+) -> Result<(), actix_web::Error> {
+    let state = state_of(req, kind).map_err(|error| failure(req, error))?;
+    if req.method() == Method::OPTIONS || state.config().guards_disabled {
+        return Ok(());
     }
-    if wants_json(req) {
-        return respond(json_401("unauthorized", config.login_message.as_ref()));
-    }
-    let view = view_override.or_else(|| config.login_view_for(req.path()));
-    match view {
-        Some(view) => redirect_to_view(req, state, view, config.login_message.as_ref(), by),
-        None => respond(plain_401()),
-    }
-}
-
-/// The needs-refresh response, shaped like [`unauthorized`] with the refresh view.
-pub(crate) fn needs_refresh(
-    req: &HttpRequest,
-    state: &RequestState,
-    view_override: Option<&str>,
-    user_id: Option<String>,
-) -> actix_web::Error {
-    refuse(
-        req,
-        state,
-        Refusal::NeedsRefresh(user_id),
-        view_override,
-        None,
-    )
-}
-
-fn needs_refresh_by(
-    req: &HttpRequest,
-    state: &RequestState,
-    view_override: Option<&str>,
-    user_id: Option<String>,
-    by: &str,
-) -> actix_web::Error {
-    let config = state.config();
-    config.emit(LoginEvent::NeedsRefresh {
-        user_id,
-        path: req.path().to_owned(),
-    });
-    if let Some(handler) = &config.needs_refresh_handler {
-        return respond(handler(req));
-    }
-    if wants_json(req) {
-        return respond(json_401(
-            "needs_refresh",
-            config.needs_refresh_message.as_ref(),
-        ));
-    }
-    match view_override.or(config.refresh_view.as_deref()) {
-        Some(view) => redirect_to_view(req, state, view, config.needs_refresh_message.as_ref(), by),
-        None => respond(plain_401()),
-    }
-}
-
-fn redirect_to_view(
-    req: &HttpRequest,
-    state: &RequestState,
-    view: &str,
-    message: Option<&FlashText>,
-    by: &str,
-) -> actix_web::Error {
-    // A view that refuses its own visitors would redirect to itself forever: say so instead.
-    let view_path = view.split(['?', '#']).next().unwrap_or_default();
-    if view_path == req.path() {
-        return LoginError::GuardedLoginView {
-            guard: by.to_owned(),
-            view: view_path.to_owned(),
-        }
-        .into();
-    }
-    let config = state.config();
-    if let Some(message) = message {
-        flash(req, message);
-    }
-    let current = current_url(req, config.trust_proxy_headers);
-    let location = if config.next_in_session {
-        let next = crate::next::make_next_param(view, &current);
-        match state
-            .session(req)
-            .and_then(|session| put(&session, NEXT, &next))
-        {
-            Ok(()) => view.to_owned(),
-            Err(error) => return error.into(),
-        }
-    } else {
-        crate::next::login_url_with_forced_host(
-            view,
-            Some(&current),
-            "next",
-            config.force_host.as_deref(),
-        )
+    let current = state
+        .current(req)
+        .await
+        .map_err(|error| failure(req, error))?;
+    let Some(current) = current else {
+        return Err(unauthorized(req, &state, spec.login_view, &spec.by()));
     };
-    respond(
-        HttpResponse::Found()
-            .insert_header((header::LOCATION, location))
-            .finish(),
-    )
+    let methods = state.methods(req).map_err(|error| failure(req, error))?;
+    if methods.iter().any(AuthMethod::is_second_factor) {
+        return Ok(());
+    }
+    // Sent to the step, or to enrolment when the account has no factor to give.
+    let enrolled = match current.user {
+        Some(user) => Rc::clone(&state.backend)
+            .has_second_factor(user)
+            .await
+            .map_err(|error| failure(req, error))?,
+        None => true,
+    };
+    Err(needs_second_factor(
+        req,
+        &state,
+        current.id,
+        enrolled,
+        &spec.by(),
+    ))
 }
 
-/// Flashes through actix-web-flash-messages when its middleware is installed; without it
-/// there is nowhere to put a message, and `FlashMessage::send` would panic.
-fn flash(req: &HttpRequest, message: &FlashText) {
-    if req.extensions().contains::<Arc<dyn FlashMessageStore>>() {
-        FlashMessage::new(message.text.clone(), message.level).send();
+/// Runs the anonymous-only guard: `Ok(())` for a visitor who is not logged in; a logged-in
+/// visitor is sent to a safe `next`, or the configured page (`/` by default).
+#[doc(hidden)]
+pub fn anonymous_only(
+    req: &HttpRequest,
+) -> impl Future<Output = Result<(), actix_web::Error>> + 'static {
+    let req = req.clone();
+    async move { check_anonymous(&req, None).await }
+}
+
+/// [`anonymous_only`] for the kind of user `U`: a visitor logged in as another kind passes.
+#[doc(hidden)]
+pub fn anonymous_only_of<U: 'static>(
+    req: &HttpRequest,
+) -> impl Future<Output = Result<(), actix_web::Error>> + 'static {
+    let req = req.clone();
+    async move { check_anonymous(&req, Some(kind::<U>())).await }
+}
+
+async fn check_anonymous(req: &HttpRequest, kind: Option<Kind>) -> Result<(), actix_web::Error> {
+    let state = state_of(req, kind)?;
+    if req.method() == Method::OPTIONS || state.config().guards_disabled {
+        return Ok(());
+    }
+    let source = state
+        .current_source(req)
+        .await
+        .map_err(|error| failure(req, error))?;
+    match source {
+        None => Ok(()),
+        Some(_) => Err(already_logged_in(req, &state)),
     }
 }
 
-/// The request's URL, for `next`. Scheme and host come from `Forwarded` / `X-Forwarded-*`
-/// only when the app trusts proxy headers; otherwise from the connection and `Host`.
-fn current_url(req: &HttpRequest, trust_proxy_headers: bool) -> String {
-    let path = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
-    if trust_proxy_headers {
-        let info = req.connection_info();
-        return format!("{}://{}{}", info.scheme(), info.host(), path);
+/// `#[login_required]` for every handler of a `web::scope`, for the kind of user `U`: an
+/// anonymous request (or one logged in only as another kind of user) gets the unauthorized
+/// response of `U`'s `LoginManager` (its login view). Install it inside the managers:
+///
+/// ```
+/// # use login_runtime::AuthUser;
+/// # #[derive(Clone, AuthUser)] struct Staff { id: u32 }
+/// use actix_web::{HttpResponse, web};
+/// use login_runtime::RequireLogin;
+///
+/// let staff_area = web::scope("/staff")
+///     .wrap(RequireLogin::<Staff>::new())
+///     .route("/desk", web::get().to(HttpResponse::Ok));
+/// # let _ = staff_area;
+/// ```
+pub struct RequireLogin<U> {
+    user: std::marker::PhantomData<fn() -> U>,
+}
+
+impl<U: AuthUser> RequireLogin<U> {
+    /// Requires a login of `U` for every request of the scope.
+    pub fn new() -> Self {
+        RequireLogin {
+            user: std::marker::PhantomData,
+        }
     }
-    let config = req.app_config();
-    let scheme = if config.secure() { "https" } else { "http" };
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|host| host.to_str().ok())
-        .unwrap_or_else(|| config.host());
-    format!("{scheme}://{host}{path}")
 }
 
-pub(crate) fn wants_json(req: &HttpRequest) -> bool {
-    let headers = req.headers();
-    crate::negotiate::prefers_json(
-        headers.get(header::ACCEPT).map(|value| value.as_bytes()),
-        headers
-            .get("x-requested-with")
-            .map(|value| value.as_bytes()),
-    )
+impl<U: AuthUser> Default for RequireLogin<U> {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
-fn json_401(error: &str, message: Option<&FlashText>) -> HttpResponse {
-    HttpResponse::Unauthorized().json(serde_json::json!({
-        "error": error,
-        "message": message.map(|message| message.text.as_str()),
-    }))
+impl<U> Clone for RequireLogin<U> {
+    fn clone(&self) -> Self {
+        RequireLogin {
+            user: std::marker::PhantomData,
+        }
+    }
 }
 
-fn plain_401() -> HttpResponse {
-    HttpResponse::Unauthorized()
-        .content_type("text/plain; charset=utf-8")
-        .body("401 Unauthorized")
+impl<U> std::fmt::Debug for RequireLogin<U> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequireLogin")
+            .field("user", &type_name::<U>())
+            .finish()
+    }
 }
 
-pub(crate) fn respond(response: HttpResponse) -> actix_web::Error {
-    let status = response.status();
-    let reason = status.canonical_reason().unwrap_or("refused");
-    let error = InternalError::from_response(reason, response);
-    error.into()
+impl<S, B, U> Transform<S, ServiceRequest> for RequireLogin<U>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+    U: AuthUser,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Transform = RequireLoginMiddleware<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(RequireLoginMiddleware {
+            service: Rc::new(service),
+            kind: kind::<U>(),
+        }))
+    }
+}
+
+/// The middleware [`RequireLogin`] installs; not used directly.
+pub struct RequireLoginMiddleware<S> {
+    service: Rc<S>,
+    kind: Kind,
+}
+
+impl<S> std::fmt::Debug for RequireLoginMiddleware<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequireLoginMiddleware")
+            .field("user", &self.kind.1)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, B> Service<ServiceRequest> for RequireLoginMiddleware<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let service = Rc::clone(&self.service);
+        let kind = self.kind;
+        async move {
+            let spec = GuardSpec {
+                handler: "a `RequireLogin` scope",
+                fresh: false,
+                login_view: None,
+                refresh_view: None,
+            };
+            // The check holds no clone of the request once it is done: routing inside the
+            // scope needs the request to itself.
+            let verdict = check_login(req.request(), spec, Some(kind)).await;
+            match verdict {
+                Ok(()) => Ok(service.call(req).await?.map_into_left_body()),
+                // A response, not an `Err`: `LoginManager` still writes this request's cookie
+                // changes.
+                Err(error) => Ok(req.error_response(error).map_into_right_body()),
+            }
+        }
+        .boxed_local()
+    }
 }

@@ -353,10 +353,7 @@ async fn without_a_registry_or_timeouts_nothing_more_is_stored_or_written() {
     let store = Store::flask();
     let client = app!(manager(&store));
     client.get("/login-notch-remember").await;
-    assert_eq!(
-        client.body("/session-keys").await,
-        "_auth_hash,_fresh,_id,_user_id"
-    );
+    assert_eq!(client.body("/session-keys").await, "_l");
     for _ in 0..3 {
         let seen = client.get("/username").await;
         assert_eq!(seen.body, "Notch");
@@ -375,7 +372,7 @@ async fn with_a_registry_and_timeouts_a_request_writes_its_session_only_now_and_
     client.get("/login-notch").await;
     assert_eq!(
         client.body("/session-keys").await,
-        "_auth_hash,_device,_fresh,_id,_login_at,_seen,_user_id"
+        "_device,_l,_login_at,_seen"
     );
     for _ in 0..3 {
         let seen = client.get("/username").await;
@@ -474,4 +471,22 @@ async fn a_new_login_in_the_same_browser_ends_the_device_it_replaces() {
         "Anonymous",
         "the replaced login is over"
     );
+}
+
+#[path = "common/device_scenarios.rs"]
+mod device_scenarios;
+
+#[actix_web::test]
+async fn memory_devices_pass_the_registry_conformance_suite() {
+    let devices = MemoryDevices::new();
+    login_runtime::testing::device_registry_conformance(|| devices.clone()).await;
+}
+
+#[actix_web::test]
+async fn after_a_password_change_memory_devices_list_and_count_only_logins_still_valid() {
+    device_scenarios::devices_of_logins_a_password_change_ended_are_not_listed_or_counted(
+        MemoryDevices::new(),
+        "7",
+    )
+    .await;
 }

@@ -463,6 +463,26 @@ async fn a_failing_permission_lookup_is_a_500_not_a_deny() {
 }
 
 #[actix_web::test]
+async fn a_failing_permission_lookup_answers_a_json_client_in_json_as_the_401_and_403_do() {
+    let users = Users::default();
+    users.fail_lookups.set(true);
+    let app = app(manager(users.clone())).await;
+    for path in ["/admin", "/audit/log", "/audit/export"] {
+        let req = TestRequest::get()
+            .uri(path)
+            .insert_header((header::ACCEPT, "application/json"))
+            .login_as(&user(BOB))
+            .to_request();
+        let (status, _, content_type, body) = send(&app, req).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{path}");
+        assert_eq!(content_type, "application/json", "{path}: {body}");
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(json["error"], "server_error", "{path}: {body}");
+        assert!(!body.contains("permission table"), "detail leaked: {body}");
+    }
+}
+
+#[actix_web::test]
 async fn the_permission_lookup_runs_once_for_the_scope_the_attribute_and_the_extractor() {
     let users = Users::default();
     let app = app(manager(users.clone())).await;

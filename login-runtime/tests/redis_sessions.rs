@@ -279,3 +279,29 @@ async fn a_device_revoked_while_its_request_runs_stays_revoked() {
     get(&laptop, "/logout").await;
     prefix.clean_up(REDIS_URL).await;
 }
+
+#[path = "common/device_scenarios.rs"]
+mod device_scenarios;
+
+#[actix_web::test]
+#[ignore = "needs Redis; run by .ci/run"]
+async fn redis_devices_pass_the_registry_conformance_suite() {
+    let prefix = Prefix::new("conformance");
+    let _clean_up = prefix.clean_up_on_drop(REDIS_URL);
+    let pool = redis_common::pool(REDIS_URL);
+    login_runtime::testing::device_registry_conformance(|| prefix.devices(pool.clone())).await;
+    prefix.clean_up(REDIS_URL).await;
+}
+
+#[actix_web::test]
+#[ignore = "needs Redis; run by .ci/run"]
+async fn after_a_password_change_redis_devices_list_and_count_only_logins_still_valid() {
+    let prefix = Prefix::new("password-change");
+    let _clean_up = prefix.clean_up_on_drop(REDIS_URL);
+    let devices = prefix.devices(redis_common::pool(REDIS_URL));
+    device_scenarios::devices_of_logins_a_password_change_ended_are_not_listed_or_counted(
+        devices, "u9",
+    )
+    .await;
+    prefix.clean_up(REDIS_URL).await;
+}

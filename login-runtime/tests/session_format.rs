@@ -1,13 +1,16 @@
-//! The session's internal format across versions: a session written by the previous version
-//! (a 128-hex SHA-512 `_id`, `_fresh` always present) is still read correctly, and session
-//! protection still tells the same client from another one.
+//! The session's internal format across versions: a session written by an earlier version
+//! (one key per field: `_user_id`, `_fresh`, `_id` — a 128-hex SHA-512 one before 0.1's compact
+//! identifier — and `_auth_hash`) is still read correctly, session protection still tells the
+//! same client from another one, and it is rewritten as the one compact `_l` entry on its next
+//! change.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
-use actix_web::App;
+use actix_session::SessionExt;
 use actix_web::http::StatusCode;
 use actix_web::test::{self, TestRequest};
+use actix_web::{App, HttpRequest, web};
 use common::{Client, Events, Store};
 use login_runtime::SessionProtection;
 use sha2::{Digest, Sha512};
@@ -24,11 +27,30 @@ async fn app(mode: SessionProtection) -> Client<impl common::TestApp> {
             App::new()
                 .configure(common::routes)
                 .configure(common::planting_routes)
+                .route("/session-keys", web::get().to(session_keys))
+                .route("/raw/{key}", web::get().to(raw_value))
                 .wrap(common::manager(&store, &Events::default()).session_protection(mode))
                 .wrap(common::session_middleware()),
         )
         .await,
     )
+}
+
+/// The session's keys, sorted.
+async fn session_keys(req: HttpRequest) -> String {
+    let session = req.get_session();
+    let mut keys: Vec<String> = session.entries().keys().cloned().collect();
+    keys.sort();
+    keys.join(",")
+}
+
+/// A session value exactly as stored (JSON).
+async fn raw_value(req: HttpRequest, key: web::Path<String>) -> String {
+    req.get_session()
+        .entries()
+        .get(key.as_str())
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// Plants a fresh login of Notch made by the previous version from this client.
@@ -108,4 +130,45 @@ async fn a_new_login_is_protected_against_a_changed_agent_or_address() {
     *client.peer.borrow_mut() = "[2001:db8::1]:40000".parse().unwrap();
     assert_eq!(client.body("/username").await, "Notch");
     assert_eq!(client.body("/is-fresh").await, "False");
+}
+
+#[actix_web::test]
+async fn a_session_written_by_the_current_release_logs_in_and_is_rewritten_compact_on_its_next_change()
+ {
+    let client = app(SessionProtection::Basic).await;
+    // This client's identifier, as 0.1 computes it: log in once and read it back.
+    client.get("/login-notch").await;
+    assert_eq!(client.body("/session-keys").await, "_l");
+    let entry = client.body("/raw/_l").await;
+    let identifier = entry.get(3..19).unwrap().to_owned();
+    let tag = common::secret().session_hash_tag(common::notch().password_hash.as_bytes());
+    assert_eq!(entry, format!("\"1F{identifier}|{tag}||1\""));
+
+    // The same login as 0.1 writes it: one key per field, `_fresh` only when fresh.
+    client.clear_session();
+    let planted = serde_json::json!([
+        ["_user_id", "1"],
+        ["_fresh", true],
+        ["_id", identifier],
+        ["_auth_hash", tag],
+    ]);
+    let seen = client
+        .send(TestRequest::post().uri("/plant").set_json(planted))
+        .await;
+    assert_eq!(seen.status, StatusCode::OK, "{seen:?}");
+    assert_eq!(client.body("/username").await, "Notch");
+    assert_eq!(client.body("/is-fresh").await, "True");
+    assert_eq!(client.get("/protected").await.status, StatusCode::OK);
+    assert_eq!(
+        client.body("/session-keys").await,
+        "_auth_hash,_fresh,_id,_user_id",
+        "a session that does not change is not rewritten"
+    );
+
+    // Its next change (basic protection: another agent makes it not fresh) writes it compact.
+    *client.user_agent.borrow_mut() = "another-agent/2.0".to_owned();
+    assert_eq!(client.body("/username").await, "Notch");
+    assert_eq!(client.body("/session-keys").await, "_l");
+    assert_eq!(client.body("/is-fresh").await, "False");
+    assert_eq!(client.body("/username").await, "Notch");
 }

@@ -11,7 +11,9 @@ use actix_web::http::StatusCode;
 use actix_web::test::{self, TestRequest};
 use actix_web::{App, HttpResponse, get, web};
 use login_runtime::testing::TestRequestLoginExt;
-use login_runtime::{AuthUser, CurrentUser, LoginManager, UserLoader, login_required};
+use login_runtime::{
+    AuthUser, CurrentUser, Login, LoginManager, MaybeUser, UserLoader, login_required,
+};
 
 #[derive(Debug, Clone, AuthUser)]
 struct User {
@@ -44,6 +46,19 @@ async fn members() -> HttpResponse {
 #[get("/admin")]
 async fn admin(admin: CurrentUser<Admin>) -> String {
     admin.id.to_string()
+}
+
+/// Logs in an `Admin` through a `LoginManager` whose loader loads `User`s.
+#[get("/admin-login")]
+async fn admin_login(login: Login<Admin>) -> actix_web::Result<&'static str> {
+    login.login(&Admin { id: 7 })?;
+    Ok("logged in")
+}
+
+#[get("/who")]
+async fn who(user: MaybeUser<User>) -> String {
+    user.get()
+        .map_or("nobody".to_owned(), |user| user.id.to_string())
 }
 
 /// The login page, guarded by mistake; the guard below `#[get]` cannot see the route.
@@ -159,6 +174,35 @@ async fn a_wrong_user_type_names_both_types() {
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(body.contains("Admin` was requested"), "{body}");
     assert!(body.contains("loads `setup_mistakes::User`"), "{body}");
+}
+
+#[actix_web::test]
+async fn a_login_handle_of_another_user_type_names_both_types_and_logs_nobody_in() {
+    let app = test::init_service(
+        App::new()
+            .service(admin_login)
+            .service(who)
+            .wrap(LoginManager::new(Users))
+            .wrap(session()),
+    )
+    .await;
+    let res = test::call_service(&app, TestRequest::get().uri("/admin-login").to_request()).await;
+    let session_cookie = res
+        .response()
+        .cookies()
+        .find(|cookie| cookie.name() == "id")
+        .map(|cookie| cookie.into_owned());
+    let (status, _, body) = body_of(res).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(body.contains("Admin` was requested"), "{body}");
+    assert!(body.contains("loads `setup_mistakes::User`"), "{body}");
+    // Had it written the login, the loader would read the admin's id as one of its users.
+    let mut req = TestRequest::get().uri("/who");
+    if let Some(cookie) = session_cookie {
+        req = req.cookie(cookie);
+    }
+    let (_, _, body) = body_of(test::call_service(&app, req.to_request()).await).await;
+    assert_eq!(body, "nobody");
 }
 
 #[actix_web::test]

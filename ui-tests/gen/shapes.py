@@ -17,6 +17,31 @@ use actix_web::{{App, HttpResponse, get, post, put, route, routes, web}};
 use login_runtime::{{AuthUser, CurrentUser, MaybeUser, login_required}};
 """
 
+# Two kinds of user, and a permission of one of them.
+KINDS = """use login_runtime::{HasPermission, Login, Permission};
+
+#[derive(Debug, AuthUser)]
+struct Customer {
+    id: u32,
+}
+
+#[derive(Debug, AuthUser)]
+struct Staff {
+    id: u32,
+}
+
+#[derive(PartialEq)]
+enum StaffPerm {
+    Refunds,
+}
+
+impl Permission for StaffPerm {
+    type User = Staff;
+}
+
+impl HasPermission<StaffPerm> for Staff {}
+"""
+
 CASES = {
     "current-user-of-non-user": dict(prelude="struct Visitor;\n", sig="async fn handler(_user: CurrentUser<Visitor>) -> HttpResponse", body="HttpResponse::Ok().finish()"),
     "maybe-user-of-non-user": dict(prelude="struct Visitor;\n", sig="async fn handler(_user: MaybeUser<Visitor>) -> HttpResponse", body="HttpResponse::Ok().finish()"),
@@ -25,6 +50,12 @@ CASES = {
     "guarded-handler-returning-unit": dict(prelude="", sig="async fn handler() -> ()", body=""),
     "guarded-unsafe-fn": dict(prelude="", sig="async unsafe fn handler() -> HttpResponse", body="HttpResponse::Ok().finish()"),
     "login-view-without-its-key": dict(prelude="", sig="async fn handler() -> HttpResponse", body="HttpResponse::Ok().finish()", args="(\"/login\")"),
+    "second-factor-with-a-value": dict(prelude="", sig="async fn handler() -> HttpResponse", body="HttpResponse::Ok().finish()", args="(second_factor = true)"),
+    "guard-of-staff-with-a-customer-extractor": dict(prelude=KINDS, sig="async fn handler(customer: CurrentUser<Customer>) -> HttpResponse", body="HttpResponse::Ok().body(customer.id.to_string())", args="(user = Staff)"),
+    "two-kinds-of-user-in-one-handler": dict(prelude=KINDS, sig="async fn handler(staff: CurrentUser<Staff>, customer: MaybeUser<Customer>) -> HttpResponse", body="HttpResponse::Ok().body(format!(\"{} {}\", staff.id, customer.is_anonymous()))"),
+    "login-handle-of-another-kind-than-the-guard": dict(prelude=KINDS, sig="async fn handler(login: Login<Customer>) -> HttpResponse", body="HttpResponse::Ok().body(format!(\"{login:?}\"))", args="(user = Staff)"),
+    "permission-of-another-kind-than-the-extractor": dict(prelude=KINDS, sig="async fn handler(customer: CurrentUser<Customer>) -> HttpResponse", body="HttpResponse::Ok().body(customer.id.to_string())", args="(permission = StaffPerm::Refunds)"),
+    "second-factor-given-twice": dict(prelude="", sig="async fn handler() -> HttpResponse", body="HttpResponse::Ok().finish()", args="(second_factor, second_factor)"),
 }
 
 # The guard sees the route attribute only when written above it.

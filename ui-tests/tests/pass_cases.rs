@@ -17,12 +17,16 @@ pub mod generic_handler;
 pub mod get_above_and_below;
 #[path = "pass/permissions.rs"]
 pub mod permissions;
+#[path = "pass/realms.rs"]
+pub mod realms;
 #[path = "pass/renamed-actix-web.rs"]
 pub mod renamed_actix_web;
 #[path = "pass/resource-to.rs"]
 pub mod resource_to;
 #[path = "pass/route-and-routes.rs"]
 pub mod route_and_routes;
+#[path = "pass/second-factor.rs"]
+pub mod second_factor;
 
 #[test]
 fn pass_cases_run() {
@@ -32,7 +36,9 @@ fn pass_cases_run() {
     generic_handler::main();
     get_above_and_below::main();
     permissions::main();
+    realms::main();
     renamed_actix_web::main();
     resource_to::main();
     route_and_routes::main();
+    second_factor::main();
 }

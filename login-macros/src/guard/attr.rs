@@ -17,6 +17,11 @@ pub(crate) const REFRESH_VIEW: &str = "refresh_view";
 /// `permission = Perm::Admin` (or `any(..)` / `all(..)`): a permission the login guards also
 /// require.
 pub(crate) const PERMISSION: &str = "permission";
+/// `user = Staff`: the kind of user the guard admits (the user type of a `LoginManager` with
+/// a realm); by default the one its extractors name, or the default kind.
+pub(crate) const USER: &str = "user";
+/// `second_factor`: the login must have been made with a second factor too.
+pub(crate) const SECOND_FACTOR: &str = "second_factor";
 /// Hidden: set on a guard by another guard on the same function that already reported the
 /// errors, so this one passes the item through instead of reporting them again.
 pub(crate) const REPORTED: &str = "__reported";
@@ -28,6 +33,10 @@ pub(crate) struct GuardArgs {
     pub(crate) refresh_view: Option<LitStr>,
     /// The permission rule, checked after the login (and freshness) check.
     pub(crate) permission: Option<Rule>,
+    /// `second_factor`, checked after freshness and before the permission.
+    pub(crate) second_factor: bool,
+    /// `user = Type`.
+    pub(crate) user: Option<syn::Type>,
     /// See [`REPORTED`].
     pub(crate) already_reported: bool,
     /// `#[guard = "/login"]`, which rustc refuses itself: the view, for the warning that
@@ -41,6 +50,8 @@ struct RawArgs {
     login_view: Option<(Path, LitStr)>,
     refresh_view: Option<(Path, LitStr)>,
     permission: Option<(Path, Rule)>,
+    second_factor: Option<Path>,
+    user: Option<syn::Type>,
     /// `#[permission_required]`'s rule, written first and without a key.
     positional_rule: Option<Rule>,
     already_reported: bool,
@@ -84,6 +95,56 @@ pub(crate) fn parse(kind: Kind, args: TokenStream, errors: &mut Errors) -> Guard
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident(REPORTED) {
             raw.already_reported = true;
+            return Ok(());
+        }
+        if meta.path.is_ident(USER) {
+            if !meta.input.peek(Token![=]) {
+                return Err(syn::Error::new_spanned(
+                    &meta.path,
+                    "`user` needs a value: write `user = YourUserType`",
+                ));
+            }
+            let value = meta.value()?;
+            if value.peek(syn::LitStr) {
+                let lit: LitStr = value.parse()?;
+                errors.push(syn::Error::new_spanned(
+                    &lit,
+                    format!(
+                        "`user` is a type, not a string: write `user = {}`",
+                        lit.value()
+                    ),
+                ));
+                return Ok(());
+            }
+            let ty: syn::Type = value.parse()?;
+            if raw.user.is_some() {
+                errors.push(syn::Error::new_spanned(
+                    &meta.path,
+                    "duplicate `user` argument: remove this one",
+                ));
+            } else {
+                raw.user = Some(ty);
+            }
+            return Ok(());
+        }
+        if meta.path.is_ident(SECOND_FACTOR) {
+            if meta.input.peek(Token![=]) {
+                errors.push(syn::Error::new_spanned(
+                    &meta.path,
+                    format!(
+                        "`second_factor` takes no value: write `#[{}(second_factor)]`",
+                        kind.name()
+                    ),
+                ));
+                meta.value()?.parse::<Expr>()?;
+            } else if raw.second_factor.is_some() {
+                errors.push(syn::Error::new_spanned(
+                    &meta.path,
+                    "duplicate `second_factor` argument: remove this one",
+                ));
+            } else {
+                raw.second_factor = Some(meta.path);
+            }
             return Ok(());
         }
         let key = [LOGIN_VIEW, REFRESH_VIEW, PERMISSION]
@@ -222,6 +283,17 @@ impl RawArgs {
             }
             (_, permission) => permission.map(|(_, rule)| rule),
         };
+        let second_factor = match (kind, self.second_factor) {
+            (Kind::Anonymous, Some(path)) => {
+                errors.push(syn::Error::new_spanned(
+                    path,
+                    "`second_factor` has no effect on `#[anonymous_required]`, which admits only \
+                     visitors who are not logged in",
+                ));
+                false
+            }
+            (_, second_factor) => second_factor.is_some(),
+        };
         let permission = if kind == Kind::Permission {
             if self.positional_rule.is_none() && !self.already_reported && errors.is_empty() {
                 errors.push(syn::Error::new(
@@ -238,6 +310,8 @@ impl RawArgs {
             login_view,
             refresh_view,
             permission,
+            second_factor,
+            user: self.user,
             already_reported: self.already_reported,
             key_value_hint: None,
         }
@@ -340,11 +414,13 @@ fn example(key: &str) -> &'static str {
 
 fn expected(kind: Kind) -> &'static str {
     match kind {
-        Kind::Login => "expected `login_view` or `permission`",
-        Kind::Fresh => "expected `login_view`, `refresh_view` or `permission`",
-        Kind::Permission => "expected a permission, then `login_view`",
+        Kind::Login => "expected `login_view`, `permission`, `second_factor` or `user`",
+        Kind::Fresh => {
+            "expected `login_view`, `refresh_view`, `permission`, `second_factor` or `user`"
+        }
+        Kind::Permission => "expected a permission, then `login_view`, `second_factor` or `user`",
         Kind::Anonymous => {
-            "it takes none (set where logged-in visitors go with \
+            "it takes only `user` (set where logged-in visitors go with \
              `LoginManager::anonymous_redirect`)"
         }
     }
@@ -400,7 +476,7 @@ mod tests {
         assert_eq!(
             errors,
             [
-                "unknown `fresh_login_required` argument `next`; expected `login_view`, `refresh_view` or `permission`",
+                "unknown `fresh_login_required` argument `next`; expected `login_view`, `refresh_view`, `permission`, `second_factor` or `user`",
                 "`login_view` must be a string literal: write `login_view = \"/login\"`",
                 "`refresh_view` must be a path on this site starting with a single `/`, like `\"/reauthenticate\"`, or an absolute `https://` URL of a login service",
                 "duplicate `login_view` argument: remove this one",
@@ -476,6 +552,28 @@ mod tests {
             let (_, errors) = run(Kind::Login, quote!(login_view = #view));
             assert_eq!(errors.len(), 1, "{view}");
         }
+    }
+
+    #[test]
+    fn second_factor_is_a_flag_given_once_on_the_login_guards() {
+        for kind in [Kind::Login, Kind::Fresh] {
+            let (args, errors) = run(kind, quote!(second_factor, login_view = "/in"));
+            assert!(errors.is_empty() && args.second_factor, "{errors:?}");
+        }
+        let (args, errors) = run(Kind::Permission, quote!(Perm::A, second_factor));
+        assert!(errors.is_empty() && args.second_factor, "{errors:?}");
+        let (_, errors) = run(Kind::Login, quote!(second_factor = true));
+        assert_eq!(
+            errors,
+            ["`second_factor` takes no value: write `#[login_required(second_factor)]`"]
+        );
+        let (_, errors) = run(Kind::Login, quote!(second_factor, second_factor));
+        assert_eq!(
+            errors,
+            ["duplicate `second_factor` argument: remove this one"]
+        );
+        let (_, errors) = run(Kind::Anonymous, quote!(second_factor));
+        assert!(errors[0].starts_with("`second_factor` has no effect on `#[anonymous_required]`"));
     }
 
     #[test]

@@ -106,14 +106,58 @@ pub(crate) fn guarded(kind: Kind, args: &GuardArgs, handler: &Handler) -> TokenS
         },
     };
     let asyncness = &sig.asyncness;
-    // Login, then freshness, then permission: each its own statement, all before extraction.
-    let login_check = if kind == Kind::Anonymous {
-        super::permission::anonymous_check()
-    } else {
-        quote! {
-            #private::guard(&__login_request, #spec).await?;
+    // The kind of user the guard admits: `user = ..`, else what its extractors ask for; each
+    // extractor and permission must be of that kind (compile-time checks, at the mismatch).
+    let extractor_users = kind_bearing_users(&params);
+    let guard_user: Option<&Type> = args.user.as_ref().or(extractor_users.first().copied());
+    // The anonymous-only guard refuses one kind of login; the handler may read another kind's.
+    let same_kind_checks = guard_user
+        .filter(|_| kind != Kind::Anonymous)
+        .map(|guard_user| {
+            let checks = extractor_users
+                .iter()
+                .filter(|user| args.user.is_some() || !std::ptr::eq(**user, guard_user))
+                .map(|user| {
+                    let span = generated_at(user.span());
+                    let asked = as_generated(user);
+                    quote_spanned! {span=>
+                        #private::same_kind::<#asked, #guard_user>();
+                    }
+                });
+            quote!(#(#checks)*)
+        });
+    let permission_user_checks = match (guard_user, &args.permission) {
+        (Some(user), Some(rule)) => Some(rule.user_checks(user)),
+        _ => None,
+    };
+    let check_binding = args
+        .permission
+        .as_ref()
+        .map(super::permission::check_binding);
+    // Login, then freshness, then the second factor, then permission: each its own statement,
+    // all before extraction. The guard runs on the login of the kind of user it admits.
+    let run = |name: &str| -> TokenStream {
+        let plain = format_ident!("{name}");
+        let of = format_ident!("{name}_of");
+        let for_check = format_ident!("{name}_for_check");
+        match (guard_user, &args.permission) {
+            (Some(user), _) => quote! {
+                #private::#of::<#user>(&__login_request, #spec).await?;
+            },
+            (None, Some(_)) => quote! {
+                #private::#for_check(&__login_request, #spec, &__login_check).await?;
+            },
+            (None, None) => quote! {
+                #private::#plain(&__login_request, #spec).await?;
+            },
         }
     };
+    let login_check = if kind == Kind::Anonymous {
+        super::permission::anonymous_check(guard_user)
+    } else {
+        run("guard")
+    };
+    let second_factor_check = args.second_factor.then(|| run("second_factor"));
     let permission_check = args.permission.as_ref().map(super::permission::check);
     let key_value_hint = args.key_value_hint.as_ref().map(|view| {
         let note = format!(
@@ -142,14 +186,45 @@ pub(crate) fn guarded(kind: Kind, args: &GuardArgs, handler: &Handler) -> TokenS
             #[allow(clippy::unused_async)]
             #inner_sig #block
             #key_value_hint
+            #same_kind_checks
+            #permission_user_checks
+            #check_binding
 
             #login_check
+            #second_factor_check
             #permission_check
             #extract
             let __login_output = #inner_ident #turbofish (#(#bindings),*).await;
             ::core::result::Result::Ok(#respond)
         }
     }
+}
+
+/// The user types the handler's login extractors name (`CurrentUser<T>`, `MaybeUser<T>`,
+/// `Login<T>`, `Permissions<T>`), in parameter order.
+fn kind_bearing_users<'a>(params: &[&'a Type]) -> Vec<&'a Type> {
+    const EXTRACTORS: [&str; 4] = ["CurrentUser", "MaybeUser", "Login", "Permissions"];
+    params
+        .iter()
+        .filter_map(|ty| {
+            let Type::Path(path) = ty else {
+                return None;
+            };
+            let last = path.path.segments.last()?;
+            if !EXTRACTORS.iter().any(|name| last.ident == name) {
+                return None;
+            }
+            let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+                return None;
+            };
+            let mut types = args.args.iter().filter_map(|arg| match arg {
+                syn::GenericArgument::Type(ty) => Some(ty),
+                _ => None,
+            });
+            let user = types.next()?;
+            types.next().is_none().then_some(user)
+        })
+        .collect()
 }
 
 /// The runtime's description of this guard.

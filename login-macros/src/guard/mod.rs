@@ -122,13 +122,48 @@ mod tests {
             quote! { async fn index(body: web::Json<u8>) -> u8 { *body } },
         )
         .to_string();
+        // With no user type named, the login guard runs for the permission's kind of user.
         let guard = out
-            .find(":: login_runtime :: __private :: guard (")
+            .find(":: login_runtime :: __private :: guard_for_check (")
             .unwrap();
         let permission = out.find("__private :: authorize_check (").unwrap();
         let extract = out.find(":: HandlerParameter > :: extract (").unwrap();
         assert!(guard < permission && permission < extract, "{out}");
         assert!(out.contains("fresh : true"), "{out}");
+    }
+
+    #[test]
+    fn the_guard_admits_the_kind_of_user_its_extractors_or_its_user_argument_name() {
+        let out = expand(
+            Kind::Login,
+            quote!(),
+            quote! { async fn index(user: CurrentUser<Staff>, login: Login<Staff>) -> u8 { 1 } },
+        )
+        .to_string();
+        assert!(out.contains("guard_of :: < Staff >"), "{out}");
+        assert_eq!(
+            out.matches("same_kind :: < Staff , Staff >").count(),
+            1,
+            "{out}"
+        );
+        let out = expand(
+            Kind::Login,
+            quote!(user = Staff, permission = Perm::A),
+            quote! { async fn index(user: CurrentUser<Customer>) -> u8 { 1 } },
+        )
+        .to_string();
+        assert!(out.contains("same_kind :: < Customer , Staff >"), "{out}");
+        assert!(out.contains("admitted_by :: < Staff >"), "{out}");
+        let out = expand(
+            Kind::Login,
+            quote!(),
+            quote! { async fn index() -> u8 { 1 } },
+        )
+        .to_string();
+        assert!(
+            out.contains(":: login_runtime :: __private :: guard ("),
+            "{out}"
+        );
     }
 
     #[test]

@@ -98,6 +98,33 @@ impl Rule {
     }
 }
 
+impl Rule {
+    /// The permission expressions of the rule, in order.
+    fn leaves(&self) -> Vec<&Expr> {
+        match self {
+            Rule::One(expr) => vec![expr],
+            Rule::Any(_, rules) | Rule::All(_, rules) => {
+                rules.iter().flat_map(Rule::leaves).collect()
+            }
+        }
+    }
+
+    /// Compile-time checks that every permission of the rule is one of `user`, the kind of
+    /// user the guard admits: a closure that is never called, so nothing runs twice, with the
+    /// mistake reported at the permission.
+    pub(crate) fn user_checks(&self, user: &syn::Type) -> TokenStream {
+        let private = quote!(::login_runtime::__private);
+        let checks = self.leaves().into_iter().map(|leaf| {
+            let span = leaf.span();
+            let user = crate::respan::located(user, span);
+            quote_spanned! {span=>
+                let _ = || #private::permission_holder(&#leaf).admitted_by::<#user>();
+            }
+        });
+        quote!(#(#checks)*)
+    }
+}
+
 /// `any(..)` or `all(..)`: a call of a bare `any` / `all`.
 fn combinator(expr: &Expr) -> Option<(&'static str, &ExprCall)> {
     let Expr::Call(call) = expr else {
@@ -134,16 +161,30 @@ fn variant_name(text: &str) -> String {
 
 /// The check of `rule`, a statement after the login guard's.
 pub(crate) fn check(rule: &Rule) -> TokenStream {
+    let _ = rule;
+    quote! {
+        ::login_runtime::__private::authorize_check(&__login_request, __login_check).await?;
+    }
+}
+
+/// The rule as the runtime's check, bound before the guards run (the login guard finds the
+/// kind of user from it when nothing else names it).
+pub(crate) fn check_binding(rule: &Rule) -> TokenStream {
     let rule = rule.to_tokens();
     quote! {
-        ::login_runtime::__private::authorize_check(&__login_request, #rule).await?;
+        let __login_check = #rule;
     }
 }
 
 /// The anonymous-only guard's statement, in place of the login guard's.
-pub(crate) fn anonymous_check() -> TokenStream {
-    quote! {
-        ::login_runtime::__private::anonymous_only(&__login_request).await?;
+pub(crate) fn anonymous_check(user: Option<&syn::Type>) -> TokenStream {
+    match user {
+        Some(user) => quote! {
+            ::login_runtime::__private::anonymous_only_of::<#user>(&__login_request).await?;
+        },
+        None => quote! {
+            ::login_runtime::__private::anonymous_only(&__login_request).await?;
+        },
     }
 }
 

@@ -55,7 +55,7 @@ use hmac::Hmac;
 use sha2::Sha512;
 use subtle::ConstantTimeEq;
 
-use crate::key::SecretKey;
+use crate::key::{DigestMemo, SecretKey};
 
 pub mod flask;
 mod signed;
@@ -242,13 +242,13 @@ impl RememberCodec {
             RememberFormat::Signed => {
                 let (payload, mac) = signed::split(cookie)?;
                 let signed_with_previous_key =
-                    self.verified_by(|key| signed::verify(key, payload, &mac))?;
+                    self.verified_by(cookie, |key| signed::verify(key, payload, &mac))?;
                 signed::parse(payload, now, signed_with_previous_key)
             }
             RememberFormat::FlaskLogin => {
                 let (user_id, digest) = flask::split_cookie(cookie)?;
                 let signed_with_previous_key =
-                    self.verified_by(|key| flask::verify(key, user_id, &digest))?;
+                    self.verified_by(cookie, |key| flask::verify(key, user_id, &digest))?;
                 Some(RememberToken {
                     user_id: user_id.to_owned(),
                     expires_at: None,
@@ -260,17 +260,41 @@ impl RememberCodec {
         }
     }
 
-    /// `Some(false)` when the current key verifies, `Some(true)` when only a previous key does,
-    /// `None` when none does.
-    /// `verifies` gets each key's prepared HMAC-SHA-512 state.
-    fn verified_by(&self, verifies: impl Fn(Hmac<Sha512>) -> bool) -> Option<bool> {
-        if verifies(self.current.hmac_sha512()) {
+    /// `Some(false)` when the current key verifies `cookie`, `Some(true)` when only a previous
+    /// key does, `None` when none does. `verifies` gets each key's prepared HMAC-SHA-512 state.
+    fn verified_by(&self, cookie: &str, verifies: impl Fn(Hmac<Sha512>) -> bool) -> Option<bool> {
+        let verified = |key: &SecretKey| memoised(key, cookie, || verifies(key.hmac_sha512()));
+        if verified(&self.current) {
             return Some(false);
         }
-        self.previous
-            .iter()
-            .any(|key| verifies(key.hmac_sha512()))
-            .then_some(true)
+        self.previous.iter().any(verified).then_some(true)
+    }
+}
+
+thread_local! {
+    /// Cookies verified on this worker thread, by key: a browser sends the same remember
+    /// cookie request after request, and its MAC is the same each time.
+    static VERIFIED: std::cell::RefCell<DigestMemo> =
+        const { std::cell::RefCell::new(DigestMemo::new()) };
+}
+
+/// Whether `key` verifies `cookie`, from the memo (an exact match of the whole cookie under
+/// the same key, compared in constant time, so the answer is the one `verify` gives) or from
+/// `verify`.
+fn memoised(key: &SecretKey, cookie: &str, verify: impl FnOnce() -> bool) -> bool {
+    let mut verify = Some(verify);
+    let mut compute = || {
+        let mut answer = [0_u8; 32];
+        answer[0] = verify.take().is_some_and(|verify| verify()).into();
+        answer
+    };
+    let remembered = VERIFIED.try_with(|memo| match memo.try_borrow_mut() {
+        Ok(mut memo) => Some(memo.get_or_compute(key.id(), cookie.as_bytes(), &mut compute)),
+        Err(_) => None,
+    });
+    match remembered {
+        Ok(Some(answer)) => answer[0] == 1,
+        _ => compute()[0] == 1,
     }
 }
 
