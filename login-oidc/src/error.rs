@@ -10,7 +10,8 @@ use actix_web::http::StatusCode;
 #[non_exhaustive]
 pub enum OidcError {
     /// The provider could not be reached, answered too slowly (the configured timeout), or
-    /// answered something that is not OpenID Connect (discovery, keys or token endpoint).
+    /// answered with a server error. What the operator must fix instead is
+    /// [`Misconfigured`](Self::Misconfigured).
     #[error("the identity provider is unavailable: {0}")]
     ProviderUnavailable(String),
     /// The visitor cancelled or refused at the provider (`error=access_denied`).
@@ -48,7 +49,8 @@ pub enum OidcError {
     /// The callback's query string does not parse.
     #[error("the callback's query string is malformed")]
     MalformedCallback,
-    /// The token endpoint refused the code (already used, expired, or PKCE failed).
+    /// The token endpoint refused the code (`invalid_grant`: already used, expired, or PKCE
+    /// failed).
     #[error("the identity provider refused the authorization code: {error}")]
     CodeRefused {
         /// The OAuth error code (`invalid_grant`, …).
@@ -82,6 +84,108 @@ pub enum OidcError {
     /// The session could not be read or written, or the login could not be written into it.
     #[error("the session could not be written: {0}")]
     Session(String),
+    /// The UserInfo answer is about another subject than the ID token (Core 5.3.2).
+    #[error("the UserInfo answer names subject {found:?}, not the ID token's")]
+    UserInfoSubjectMismatch {
+        /// The subject UserInfo named.
+        found: String,
+    },
+    /// A re-authentication came back without a recent `auth_time`: the provider did not make
+    /// the visitor sign in again.
+    #[error("the provider did not re-authenticate the visitor: {0}")]
+    NotReauthenticated(String),
+    /// A re-authentication came back as another account than the one logged in.
+    #[error("the re-authentication signed in as another account than the one logged in")]
+    ReauthenticatedAsSomeoneElse,
+    /// The sign-in is set up wrong (this app's configuration or the provider's): the operator
+    /// must fix it, and the visitor can do nothing about it.
+    #[error("sign-in is misconfigured: {0}")]
+    Misconfigured(Misconfiguration),
+}
+
+/// What is wrong with the set-up, for the operator (the log and the event); the visitor sees
+/// only that sign-in is misconfigured.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Misconfiguration {
+    /// The token endpoint refused this client (`invalid_client`, `unauthorized_client`, …):
+    /// a wrong id or secret, or a client authentication method the registration does not
+    /// allow ([`ClientAuth`](crate::ClientAuth)).
+    #[error(
+        "the token endpoint refused this client ({error}): check the client id, the secret and the client authentication method"
+    )]
+    ClientRefused {
+        /// The OAuth error code.
+        error: String,
+    },
+    /// The discovery document names another issuer than the configured one (write the issuer
+    /// exactly as the document does, trailing slash included).
+    #[error("the discovery document names the issuer {found:?}, not the configured {configured:?}")]
+    IssuerMismatch {
+        /// The configured issuer.
+        configured: String,
+        /// The document's `issuer`.
+        found: String,
+    },
+    /// TLS with the provider failed: its certificate is not trusted (a private certificate
+    /// authority: set `SSL_CERT_FILE`, or `OidcConfig::add_root_certificate_pem`) or names
+    /// another host.
+    #[error("TLS with the provider failed: {0}")]
+    Tls(String),
+    /// An answer that does not parse as what the endpoint must answer.
+    #[error("the provider's {endpoint} answer does not parse: {detail}")]
+    Unparsable {
+        /// Which endpoint.
+        endpoint: &'static str,
+        /// What did not parse (never the value).
+        detail: String,
+    },
+    /// An endpoint answered a status it must not (a redirect, 404: a wrong URL).
+    #[error("the provider's {endpoint} answered HTTP {status}")]
+    UnexpectedStatus {
+        /// Which endpoint.
+        endpoint: &'static str,
+        /// The status.
+        status: u16,
+    },
+    /// No client authentication method both sides support.
+    #[error(
+        "the provider supports none of this client's authentication methods (it lists {supported:?})"
+    )]
+    NoClientAuthMethod {
+        /// What the provider lists.
+        supported: Vec<String>,
+    },
+    /// A URL the provider gave (or that is needed) is missing or not `https`.
+    #[error("{0}")]
+    Endpoint(String),
+    /// Re-authentication was asked of a plain OAuth 2.0 provider, which cannot say when the
+    /// visitor last signed in.
+    #[error(
+        "re-authentication needs an OpenID Connect provider (auth_time); this one is plain OAuth 2.0"
+    )]
+    ReauthenticationUnsupported,
+}
+
+impl Misconfiguration {
+    fn code(&self) -> &'static str {
+        match self {
+            Misconfiguration::ClientRefused { .. } => "client_refused",
+            Misconfiguration::IssuerMismatch { .. } => "discovery_issuer_mismatch",
+            Misconfiguration::Tls(_) => "tls_failed",
+            Misconfiguration::Unparsable { .. } => "unparsable_answer",
+            Misconfiguration::UnexpectedStatus { .. } => "unexpected_status",
+            Misconfiguration::NoClientAuthMethod { .. } => "no_client_auth_method",
+            Misconfiguration::Endpoint(_) => "bad_endpoint",
+            Misconfiguration::ReauthenticationUnsupported => "reauthentication_unsupported",
+        }
+    }
+}
+
+impl From<Misconfiguration> for OidcError {
+    fn from(fault: Misconfiguration) -> Self {
+        OidcError::Misconfigured(fault)
+    }
 }
 
 impl OidcError {
@@ -109,7 +213,16 @@ impl OidcError {
             OidcError::Inactive => "inactive",
             OidcError::Users(_) => "users_error",
             OidcError::Session(_) => "session_error",
+            OidcError::UserInfoSubjectMismatch { .. } => "userinfo_subject_mismatch",
+            OidcError::NotReauthenticated(_) => "not_reauthenticated",
+            OidcError::ReauthenticatedAsSomeoneElse => "reauthenticated_as_someone_else",
+            OidcError::Misconfigured(fault) => fault.code(),
         }
+    }
+
+    /// Whether the operator must fix something (the visitor cannot).
+    pub fn is_misconfiguration(&self) -> bool {
+        matches!(self, OidcError::Misconfigured(_))
     }
 
     /// The status a refusal answers with.
@@ -138,7 +251,9 @@ impl OidcError {
                 StatusCode::BAD_GATEWAY,
                 "The identity provider could not sign you in. Please try again.",
             ),
-            OidcError::NoSignInInProgress | OidcError::SignInExpired => (
+            OidcError::NoSignInInProgress
+            | OidcError::SignInExpired
+            | OidcError::CodeRefused { .. } => (
                 StatusCode::BAD_REQUEST,
                 "This sign-in link has already been used or has expired. Please sign in again.",
             ),
@@ -148,7 +263,6 @@ impl OidcError {
             | OidcError::MissingIssuer
             | OidcError::MissingCode
             | OidcError::MalformedCallback
-            | OidcError::CodeRefused { .. }
             | OidcError::NonceMismatch => (
                 StatusCode::BAD_REQUEST,
                 "This sign-in response was not meant for this browser or was tampered with. Please sign in again.",
@@ -156,7 +270,8 @@ impl OidcError {
             OidcError::NoIdToken
             | OidcError::TokenExpired
             | OidcError::BadSignature(_)
-            | OidcError::InvalidIdToken(_) => (
+            | OidcError::InvalidIdToken(_)
+            | OidcError::UserInfoSubjectMismatch { .. } => (
                 StatusCode::BAD_GATEWAY,
                 "The identity provider's answer could not be verified. Please sign in again.",
             ),
@@ -168,6 +283,18 @@ impl OidcError {
             OidcError::Users(_) | OidcError::Session(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong on our side. Please try again later.",
+            ),
+            OidcError::NotReauthenticated(_) => (
+                StatusCode::FORBIDDEN,
+                "The identity provider did not ask you to sign in again, so this could not confirm it is you. Please try again.",
+            ),
+            OidcError::ReauthenticatedAsSomeoneElse => (
+                StatusCode::FORBIDDEN,
+                "You signed in at the identity provider as someone else. Nothing changed here: you are still signed in as before.",
+            ),
+            OidcError::Misconfigured(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Sign-in with this provider is misconfigured. The site's operators can see why; please use another way to sign in, or try again later.",
             ),
         }
     }

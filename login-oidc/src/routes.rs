@@ -1,50 +1,29 @@
-//! The two routes: `/oidc/start` sends the visitor to the provider, `/oidc/callback` brings
-//! them back logged in (or refused).
+//! The two routes: `/oidc/start` sends the visitor to the provider (`reauth=1`: to sign in
+//! again), `/oidc/callback` brings them back logged in, or fresh again (or refused). Each handler parses, calls one function of
+//! [`flow`](crate::flow), and renders.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_session::{Session, SessionExt};
 use actix_web::dev::HttpServiceFactory;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use login_runtime::{AuthUser, Login, LoginOptions, is_safe_next};
-use openidconnect::core::{CoreAuthenticationFlow, CoreIdTokenClaims};
-use openidconnect::{CsrfToken, Nonce, PkceCodeChallenge, Scope};
-use subtle::ConstantTimeEq;
+use login_runtime::Login;
 
-use crate::provider::{OidcProvider, Provider};
-use crate::{ConfigError, Matched, OidcConfig, OidcError, OidcEvent, OidcIdentity, OidcUsers};
-
-/// The session key of the sign-in in progress.
-const FLOW: &str = "login_oidc.flow";
-
-/// A sign-in in progress, kept in the session between `/start` and `/callback`. Secrets stay
-/// server-side or in the encrypted cookie session: never in a URL but the provider's.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Flow {
-    state: String,
-    nonce: String,
-    pkce_verifier: String,
-    next: Option<String>,
-    remember: bool,
-    started_at: u64,
-}
-
-#[derive(serde::Deserialize)]
-struct CallbackQuery {
-    code: Option<String>,
-    state: Option<String>,
-    iss: Option<String>,
-    error: Option<String>,
-}
+use crate::events::ErasedSink;
+use crate::flow::{self, Callback, StartRequest};
+use crate::provider::OidcProvider;
+use crate::{ConfigError, OidcConfig, OidcError, OidcEvent, OidcEventSink, OidcUsers};
 
 type EventCallback = Arc<dyn Fn(&OidcEvent) + Send + Sync>;
 type ErrorPage = Arc<dyn Fn(&OidcError) -> HttpResponse + Send + Sync>;
 
-/// Sign-in with one OpenID Connect provider, for users the app maps with an [`OidcUsers`].
+/// Sign-in with one provider (OpenID Connect, or plain OAuth 2.0 such as GitHub), for users the
+/// app maps with an [`OidcUsers`]. An app with several providers registers one `Oidc` per
+/// provider, each under its own prefix ([`service_at`](Self::service_at)) and with its own
+/// [`OidcConfig::name`], and shows a button for each.
 ///
 /// Register its routes with [`service`](Self::service) inside the app's `LoginManager` and
 /// `SessionMiddleware`. A link or button to `/oidc/start?next=/where/to` starts a sign-in;
@@ -58,6 +37,7 @@ pub struct Oidc<S> {
     provider: OidcProvider,
     users: Arc<S>,
     on_event: Vec<EventCallback>,
+    sinks: Vec<Arc<dyn ErasedSink>>,
     error_page: Option<ErrorPage>,
 }
 
@@ -67,6 +47,7 @@ impl<S> Clone for Oidc<S> {
             provider: self.provider.clone(),
             users: self.users.clone(),
             on_event: self.on_event.clone(),
+            sinks: self.sinks.clone(),
             error_page: self.error_page.clone(),
         }
     }
@@ -103,6 +84,7 @@ impl<S: OidcUsers> Oidc<S> {
             provider,
             users: Arc::new(users),
             on_event: Vec::new(),
+            sinks: Vec::new(),
             error_page: None,
         }
     }
@@ -111,6 +93,13 @@ impl<S: OidcUsers> Oidc<S> {
     /// emitted as `tracing` events.
     pub fn on_event(mut self, callback: impl Fn(&OidcEvent) + Send + Sync + 'static) -> Self {
         self.on_event.push(Arc::new(callback));
+        self
+    }
+
+    /// Hands every [`OidcEvent`] to `sink` as well, awaited before the answer goes out (an
+    /// audit row in a database); a sink's error fails the request. See [`OidcEventSink`].
+    pub fn event_sink(mut self, sink: impl OidcEventSink) -> Self {
+        self.sinks.push(Arc::new(sink));
         self
     }
 
@@ -124,7 +113,10 @@ impl<S: OidcUsers> Oidc<S> {
     }
 
     /// The routes, under `/oidc`: `GET /oidc/start` and `GET /oidc/callback` (the configured
-    /// redirect URL must point at the latter).
+    /// redirect URL must point at the latter). `/oidc/start` takes `next` (a same-site path),
+    /// `remember=1`, and `reauth=1`: re-authenticate the current login at the provider
+    /// (`prompt=login`, `max_age`), which makes it fresh when the provider's `auth_time` is
+    /// recent and the account is the same (OpenID Connect providers only).
     pub fn service(&self) -> impl HttpServiceFactory + 'static {
         self.service_at("/oidc")
     }
@@ -137,198 +129,65 @@ impl<S: OidcUsers> Oidc<S> {
             .route("/callback", web::get().to(callback::<S>))
     }
 
-    fn emit(&self, event: OidcEvent) {
+    /// The provider (for [`AccessTokens`](crate::AccessTokens), or a button's label).
+    pub fn provider(&self) -> &OidcProvider {
+        &self.provider
+    }
+
+    /// Whether this provider can re-authenticate a login (OpenID Connect: yes; plain OAuth 2.0
+    /// cannot say when the visitor last signed in).
+    pub fn supports_reauthentication(&self) -> bool {
+        self.provider.config().is_openid_connect()
+    }
+
+    /// Traces `event`, calls the callbacks, and waits for the sinks.
+    async fn emit(&self, event: OidcEvent, req: &HttpRequest) -> actix_web::Result<()> {
         event.trace();
         for callback in &self.on_event {
             callback(&event);
         }
+        for sink in &self.sinks {
+            sink.deliver(&event, req).await?;
+        }
+        Ok(())
     }
 
     /// Reports a refusal and answers its page; nobody was logged in.
-    fn refuse(&self, error: OidcError) -> HttpResponse {
+    async fn refuse(&self, error: OidcError, req: &HttpRequest) -> actix_web::Result<HttpResponse> {
         let response = match &self.error_page {
             Some(render) => render(&error),
             None => error.page(&self.provider.config().login_page),
         };
-        self.emit(OidcEvent::Refused { error });
-        response
+        self.emit(OidcEvent::Refused { error }, req).await?;
+        Ok(response)
     }
-
-    async fn start(&self, req: &HttpRequest, session: &Session) -> Result<HttpResponse, OidcError> {
-        let query = web::Query::<HashMap<String, String>>::from_query(req.query_string())
-            .map(web::Query::into_inner)
-            .unwrap_or_default();
-        // `next` is checked here, kept in the session (never sent to the provider), and checked
-        // again on the way back.
-        let next = query.get("next").filter(|next| is_safe_next(next)).cloned();
-        let remember = query
-            .get("remember")
-            .is_some_and(|value| matches!(value.as_str(), "1" | "true" | "on" | "yes"));
-
-        let metadata = self.provider.0.metadata().await?;
-        let client = self.provider.0.client(&metadata);
-        // PKCE with S256 on every sign-in, confidential client or not.
-        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let scopes = self
-            .provider
-            .config()
-            .scopes
-            .iter()
-            .filter(|scope| scope.as_str() != "openid")
-            .map(|scope| Scope::new(scope.clone()));
-        let (url, state, nonce) = client
-            .authorize_url(
-                CoreAuthenticationFlow::AuthorizationCode,
-                CsrfToken::new_random,
-                Nonce::new_random,
-            )
-            .add_scopes(scopes)
-            .set_pkce_challenge(challenge)
-            .url();
-        let flow = Flow {
-            state: state.secret().clone(),
-            nonce: nonce.secret().clone(),
-            pkce_verifier: verifier.secret().clone(),
-            next,
-            remember,
-            started_at: now_secs(),
-        };
-        session
-            .insert(FLOW, flow)
-            .map_err(|error| OidcError::Session(error.to_string()))?;
-        Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, url.as_str()))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .finish())
-    }
-
-    async fn callback(
-        &self,
-        req: &HttpRequest,
-        login: &Login<S::User>,
-    ) -> Result<HttpResponse, OidcError> {
-        let session = req.get_session();
-        // Single use: the sign-in in progress leaves the session before anything is checked,
-        // so a callback can never be replayed against it, whatever happens below.
-        let flow = match session.remove_as::<Flow>(FLOW) {
-            Some(Ok(flow)) => flow,
-            Some(Err(_)) | None => return Err(OidcError::NoSignInInProgress),
-        };
-        let query = web::Query::<CallbackQuery>::from_query(req.query_string())
-            .map_err(|_| OidcError::MalformedCallback)?
-            .into_inner();
-        let config = self.provider.config();
-        if now_secs().saturating_sub(flow.started_at) > config.flow_lifetime.as_secs() {
-            return Err(OidcError::SignInExpired);
-        }
-        let state = query.state.ok_or(OidcError::MissingState)?;
-        // Constant-time compare: `state` ties the callback to the browser that started it
-        // (no login CSRF, no callback meant for someone else).
-        if !bool::from(state.as_bytes().ct_eq(flow.state.as_bytes())) {
-            return Err(OidcError::StateMismatch);
-        }
-        let metadata = self.provider.0.metadata().await?;
-        // RFC 9207: the response names its issuer; another one is a mix-up attack, and none at
-        // all from a provider that promises it is as suspicious.
-        match &query.iss {
-            Some(iss) if iss != &config.issuer_url => return Err(OidcError::IssuerMismatch),
-            None if Provider::sends_iss(&metadata) => return Err(OidcError::MissingIssuer),
-            _ => {}
-        }
-        if let Some(error) = query.error {
-            return Err(match error.as_str() {
-                "access_denied" => OidcError::AccessDenied,
-                _ => OidcError::ProviderError { error },
-            });
-        }
-        let code = query.code.ok_or(OidcError::MissingCode)?;
-        let claims = self
-            .provider
-            .0
-            .exchange(metadata, code, flow.pkce_verifier, &flow.nonce)
-            .await?;
-        let identity = identity(config, &claims);
-
-        let (user, matched) = self.local_user(&identity).await?;
-        // An ordinary login-runtime login: fresh, session id renewed (fixation), remember-me
-        // only when the visitor asked for it.
-        match login.login_with(&user, LoginOptions::new().remember(flow.remember)) {
-            Ok(true) => {}
-            Ok(false) => return Err(OidcError::Inactive),
-            Err(error) => return Err(OidcError::Session(error.to_string())),
-        }
-        self.emit(OidcEvent::SignedIn {
-            issuer: identity.issuer,
-            subject: identity.subject,
-            user_id: user.id().to_string(),
-            matched,
-        });
-        // `next` was checked at the start; checked again, in case the session was tampered with.
-        let target = flow
-            .next
-            .filter(|next| is_safe_next(next))
-            .unwrap_or_else(|| config.after_login.clone());
-        Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, target))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .finish())
-    }
-
-    /// Find, link (only when the app says so), or create.
-    async fn local_user(&self, identity: &OidcIdentity) -> Result<(S::User, Matched), OidcError> {
-        let users_error = |error: S::Error| OidcError::Users(error.to_string());
-        if let Some(user) = self.users.find(identity).await.map_err(users_error)? {
-            return Ok((user, Matched::Found));
-        }
-        if let Some(user) = self.users.linkable(identity).await.map_err(users_error)? {
-            self.users
-                .link(&user, identity)
-                .await
-                .map_err(users_error)?;
-            return Ok((user, Matched::Linked));
-        }
-        match self.users.create(identity).await.map_err(users_error)? {
-            Some(user) => Ok((user, Matched::Created)),
-            None => Err(OidcError::NoAccount),
-        }
-    }
-}
-
-fn identity(config: &OidcConfig, claims: &CoreIdTokenClaims) -> OidcIdentity {
-    OidcIdentity {
-        // Verified equal to the configured issuer.
-        issuer: config.issuer_url.clone(),
-        subject: claims.subject().to_string(),
-        email: claims.email().map(|email| email.to_string()),
-        email_verified: claims.email_verified().unwrap_or(false),
-        name: claims
-            .name()
-            .and_then(|name| name.get(None))
-            .map(|name| name.to_string()),
-        preferred_username: claims
-            .preferred_username()
-            .map(|username| username.to_string()),
-    }
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_secs()
 }
 
 async fn start<S: OidcUsers>(
     req: HttpRequest,
     session: Session,
+    login: Login<S::User>,
     oidc: web::Data<Oidc<S>>,
-) -> HttpResponse {
-    match oidc.start(&req, &session).await {
-        Ok(response) => {
-            oidc.emit(OidcEvent::Started);
-            response
+) -> actix_web::Result<HttpResponse> {
+    let query = web::Query::<HashMap<String, String>>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .unwrap_or_default();
+    let yes = |name: &str| {
+        query
+            .get(name)
+            .is_some_and(|value| matches!(value.as_str(), "1" | "true" | "on" | "yes"))
+    };
+    let request = StartRequest {
+        next: query.get("next").cloned(),
+        remember: yes("remember"),
+        reauth: yes("reauth"),
+    };
+    match flow::start(&oidc.provider, &session, &login, request).await {
+        Ok(url) => {
+            oidc.emit(OidcEvent::Started, &req).await?;
+            Ok(see_other(&url))
         }
-        Err(error) => oidc.refuse(error),
+        Err(error) => oidc.refuse(error, &req).await,
     }
 }
 
@@ -336,9 +195,46 @@ async fn callback<S: OidcUsers>(
     req: HttpRequest,
     login: Login<S::User>,
     oidc: web::Data<Oidc<S>>,
-) -> HttpResponse {
-    match oidc.callback(&req, &login).await {
-        Ok(response) => response,
-        Err(error) => oidc.refuse(error),
+) -> actix_web::Result<HttpResponse> {
+    let query = web::Query::<Callback>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .map_err(|_| OidcError::MalformedCallback);
+    let session = req.get_session();
+    match flow::callback(&oidc.provider, &*oidc.users, &session, &login, query).await {
+        Ok(signed_in) => {
+            let target = signed_in.target;
+            let event = if signed_in.reauthenticated {
+                OidcEvent::Reauthenticated {
+                    issuer: signed_in.identity.issuer,
+                    subject: signed_in.identity.subject,
+                    user_id: signed_in.user_id,
+                }
+            } else if signed_in.second_step {
+                OidcEvent::SecondFactorAsked {
+                    issuer: signed_in.identity.issuer,
+                    subject: signed_in.identity.subject,
+                    user_id: signed_in.user_id,
+                    matched: signed_in.matched,
+                }
+            } else {
+                OidcEvent::SignedIn {
+                    issuer: signed_in.identity.issuer,
+                    subject: signed_in.identity.subject,
+                    user_id: signed_in.user_id,
+                    matched: signed_in.matched,
+                }
+            };
+            oidc.emit(event, &req).await?;
+            Ok(see_other(&target))
+        }
+        Err(error) => oidc.refuse(error, &req).await,
     }
+}
+
+/// A 303 that no cache keeps.
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
 }

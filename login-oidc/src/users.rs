@@ -5,7 +5,8 @@ use std::future::Future;
 
 use login_runtime::AuthUser;
 
-/// Who the provider says signed in, from a verified ID token.
+/// Who the provider says signed in: from a verified ID token (completed from UserInfo when it
+/// lacks the profile or the address), or from a plain OAuth 2.0 provider's user-info API.
 ///
 /// `(issuer, subject)` is the identity: stable and unique at the provider. Everything else is
 /// profile data the user may change at the provider; in particular an email address is not an
@@ -20,12 +21,16 @@ pub struct OidcIdentity {
     pub subject: String,
     /// The `email` claim, if the provider sent one.
     pub email: Option<String>,
-    /// The `email_verified` claim: `true` only when the provider says it checked the address.
+    /// The `email_verified` claim: `true` only when the provider says it checked the address
+    /// (`true` or `"true"`; GitHub: the primary address of `/user/emails` is `verified`).
     pub email_verified: bool,
     /// The `name` claim (in the default language).
     pub name: Option<String>,
-    /// The `preferred_username` claim.
+    /// The `preferred_username` claim (GitHub: `login`).
     pub preferred_username: Option<String>,
+    /// When the profile last changed (`updated_at`, seconds since the epoch; a number or an
+    /// ISO 8601 string at the provider).
+    pub updated_at: Option<i64>,
 }
 
 /// How the app's users relate to identities at the provider: find, link, or create.

@@ -3,6 +3,9 @@
 //! (a cookie-keeping HTTP client that follows redirects by hand).
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
+pub mod github;
+pub mod idp;
+
 use std::collections::HashMap;
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -13,11 +16,14 @@ use std::time::{Duration, Instant};
 use actix_session::SessionMiddleware;
 use actix_session::storage::{CookieSessionStore, RedisSessionStore};
 use actix_web::cookie::Key;
-use actix_web::{App, HttpResponse, HttpServer, get, web};
-use login_oidc::{Oidc, OidcConfig, OidcEvent, OidcIdentity, OidcProvider, OidcUsers};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, get, post, web};
+use login_oidc::{
+    AccessTokens, Oidc, OidcConfig, OidcEvent, OidcIdentity, OidcProvider, OidcUsers,
+    ScopePermission,
+};
 use login_runtime::{
-    AuthUser, CurrentUser, Login, LoginManager, MaybeUser, RememberCookie, UserLoader,
-    fresh_login_required, login_required,
+    AuthUser, CurrentUser, HasPermission, Login, LoginManager, MaybeUser, Permission,
+    RememberCookie, UserLoader, fresh_login_required, login_required, permission_required,
 };
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::{StatusCode, Url};
@@ -63,22 +69,27 @@ impl Provider {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("node is installed");
-        let provider = Provider {
+        let mut provider = Provider {
             issuer: format!("http://127.0.0.1:{port}"),
             child,
         };
         let discovery = format!("{}/.well-known/openid-configuration", provider.issuer);
-        let http = reqwest::Client::new();
+        // Each try bounded: a port some other listener took must not stall the wait.
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(response) = http.get(&discovery).send().await
-                && response.status() == StatusCode::OK
-            {
-                return provider;
-            }
+            let last = match http.get(&discovery).send().await {
+                Ok(response) if response.status() == StatusCode::OK => return provider,
+                Ok(response) => format!("answered {}", response.status()),
+                Err(error) => error.to_string(),
+            };
             assert!(
                 Instant::now() < deadline,
-                "the provider did not serve {discovery} within 30 s"
+                "the provider did not serve {discovery} within 30 s (node: {:?}; last try: {last})",
+                provider.child.try_wait()
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -93,6 +104,28 @@ impl Provider {
             .await
             .unwrap();
         stats["jwksFetches"].as_u64().unwrap()
+    }
+
+    /// A JWT access token from the client_credentials grant for the API `resource`.
+    pub async fn client_credentials(&self, resource: &str, scope: &str) -> String {
+        let answer: serde_json::Value = reqwest::Client::new()
+            .post(format!("{}/token", self.issuer))
+            .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("resource", resource),
+                ("scope", scope),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no access token: {answer}"))
+            .to_owned()
     }
 
     /// Stops the provider now (it is down from here on).
@@ -118,6 +151,42 @@ pub struct User {
     pub email: String,
     #[auth(active)]
     pub active: bool,
+    /// What a bearer token's scopes grant (API callers only).
+    pub granted: Vec<Api>,
+}
+
+/// The test API's permissions, granted by access-token scopes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Api {
+    ReadReports,
+    WriteReports,
+}
+
+impl Permission for Api {
+    type User = User;
+}
+
+impl HasPermission<Api> for User {
+    fn has_permission(&self, permission: &Api) -> bool {
+        self.granted.contains(permission)
+    }
+}
+
+impl Api {
+    /// [`ScopePermission::from_scope`] as a plain function, for `permission_set`.
+    pub fn from_scope_fn(scope: &str) -> Option<Api> {
+        <Api as ScopePermission>::from_scope(scope)
+    }
+}
+
+impl ScopePermission for Api {
+    fn from_scope(scope: &str) -> Option<Api> {
+        match scope {
+            "reports:read" => Some(Api::ReadReports),
+            "reports:write" => Some(Api::WriteReports),
+            _ => None,
+        }
+    }
 }
 
 /// Users in memory, with the links (issuer, subject) → user id.
@@ -127,6 +196,12 @@ pub struct Directory {
     pub links: Mutex<HashMap<(String, String), u64>>,
     /// Whether a first sign-in creates an account.
     pub sign_up: bool,
+    /// The API's access-token validator, when the app has an API.
+    pub api: Mutex<Option<AccessTokens>>,
+    /// Why bearer tokens were refused, in order.
+    pub api_refusals: Mutex<Vec<&'static str>>,
+    /// The accounts with a second factor enrolled.
+    pub second_factor: Vec<u64>,
 }
 
 #[derive(Clone)]
@@ -140,6 +215,31 @@ impl UserLoader for Users {
     async fn load_user(&self, id: &u64) -> Result<Option<User>, Self::Error> {
         let accounts = self.0.accounts.lock().unwrap();
         Ok(accounts.iter().find(|user| user.id == *id).cloned())
+    }
+
+    async fn has_second_factor(&self, user: &User) -> Result<bool, Self::Error> {
+        Ok(self.0.second_factor.contains(&user.id))
+    }
+
+    /// An API caller: a bearer JWT from the provider, its scopes as the caller's permissions.
+    async fn load_user_from_request(&self, req: &HttpRequest) -> Result<Option<User>, Self::Error> {
+        let Some(tokens) = self.0.api.lock().unwrap().clone() else {
+            return Ok(None);
+        };
+        match tokens.from_request(req).await {
+            Ok(Some(token)) => Ok(Some(User {
+                id: 9000,
+                name: format!("api:{}", token.subject().unwrap_or("?")),
+                email: String::new(),
+                active: true,
+                granted: token.scoped_permissions::<Api>(),
+            })),
+            Ok(None) => Ok(None),
+            Err(error) => {
+                self.0.api_refusals.lock().unwrap().push(error.code());
+                Ok(None)
+            }
+        }
     }
 }
 
@@ -183,6 +283,7 @@ impl OidcUsers for Users {
                 .unwrap_or_else(|| identity.subject.clone()),
             email: identity.email.clone().unwrap_or_default(),
             active: true,
+            granted: Vec::new(),
         };
         accounts.push(user.clone());
         let key = (identity.issuer.clone(), identity.subject.clone());
@@ -204,10 +305,29 @@ async fn settings(user: CurrentUser<User>) -> String {
     format!("Settings of {}", user.name)
 }
 
+#[permission_required(Api::ReadReports)]
+#[get("/api/reports")]
+async fn read_reports(user: CurrentUser<User>) -> String {
+    format!("reports for {}", user.name)
+}
+
+#[permission_required(Api::WriteReports)]
+#[post("/api/reports")]
+async fn write_reports(user: CurrentUser<User>) -> String {
+    format!("report written by {}", user.name)
+}
+
 #[get("/whoami")]
 async fn whoami(user: MaybeUser<User>) -> String {
     user.get()
         .map_or_else(|| "anonymous".to_owned(), |user| user.name.clone())
+}
+
+/// Where a login that is not fresh is sent: this app has no password, so its only way back is
+/// re-authenticating at the provider.
+#[get("/reauth")]
+async fn reauth_page() -> &'static str {
+    "Confirm it is you: /oidc/start?reauth=1"
 }
 
 #[get("/")]
@@ -220,10 +340,13 @@ struct NextQuery {
     next: Option<String>,
 }
 
-/// A password form would sit here; the test app has only the OpenID Connect button, which
-/// carries `next` to `/oidc/start`.
+/// The providers' buttons: (prefix, name).
+pub struct Buttons(pub Vec<(String, String)>);
+
+/// A password form would sit here; the test app has only a button per provider, each carrying
+/// `next` to its `/start`.
 #[get("/login")]
-async fn login_page(query: web::Query<NextQuery>) -> HttpResponse {
+async fn login_page(query: web::Query<NextQuery>, buttons: web::Data<Buttons>) -> HttpResponse {
     let next = query
         .next
         .as_deref()
@@ -239,13 +362,35 @@ async fn login_page(query: web::Query<NextQuery>) -> HttpResponse {
             c => c.to_string(),
         })
         .collect();
+    let forms: String = buttons
+        .0
+        .iter()
+        .map(|(prefix, name)| {
+            format!(
+                "<form action=\"{prefix}/start\" method=\"get\"><input type=\"hidden\" name=\"next\" value=\"{next}\">\
+                 <button id=\"{name}\" type=\"submit\">Sign in with {name}</button></form>"
+            )
+        })
+        .collect();
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(format!(
-            "<!DOCTYPE html><title>Log in</title><h1>Log in</h1>\
-             <form action=\"/oidc/start\" method=\"get\"><input type=\"hidden\" name=\"next\" value=\"{next}\">\
-             <button id=\"oidc\" type=\"submit\">Sign in with OpenID Connect</button></form>"
+            "<!DOCTYPE html><title>Log in</title><h1>Log in</h1>{forms}"
         ))
+}
+
+/// How the current login was made, as login-oidc recorded it.
+#[get("/how")]
+async fn how(session: actix_session::Session, login: Login<User>) -> String {
+    match login_oidc::SignedInWith::of(&session, &login) {
+        Some(record) => format!(
+            "signed in with {} as {} (re-authenticated: {})",
+            record.provider,
+            record.subject,
+            record.reauthenticated_at.is_some()
+        ),
+        None => "not signed in through login-oidc".to_owned(),
+    }
 }
 
 /// How a test app is set up.
@@ -258,7 +403,21 @@ pub struct AppOptions {
     pub key_refetch_interval: Duration,
     /// Overrides the issuer the app is configured with (a dead or silent port).
     pub issuer: Option<String>,
+    /// Adjusts the configuration the test app builds.
+    pub configure: Option<Configure>,
+    /// More providers, each under its prefix (`/github`), from the app's base URL.
+    pub providers: Vec<(&'static str, ConfigFor)>,
+    /// The app serves `/api/reports` to bearer JWTs for this audience from its provider.
+    pub api_audience: Option<String>,
+    /// The app's event sink answers every event with an error (after recording it).
+    pub failing_sink: bool,
+    /// The ids of the accounts that have a second factor (the app installs no second step).
+    pub second_factor: Vec<u64>,
 }
+
+pub type ConfigFor = Arc<dyn Fn(&str) -> OidcConfig + Send + Sync>;
+
+pub type Configure = Arc<dyn Fn(OidcConfig) -> OidcConfig + Send + Sync>;
 
 impl Default for AppOptions {
     fn default() -> Self {
@@ -269,7 +428,58 @@ impl Default for AppOptions {
             http_timeout: Duration::from_secs(10),
             key_refetch_interval: Duration::from_secs(3600),
             issuer: None,
+            configure: None,
+            providers: Vec::new(),
+            api_audience: None,
+            failing_sink: false,
+            second_factor: Vec::new(),
         }
+    }
+}
+
+impl AppOptions {
+    /// These options, with another provider under `prefix`, configured by `config` from the
+    /// app's base URL.
+    pub fn provider(
+        mut self,
+        prefix: &'static str,
+        config: impl Fn(&str) -> OidcConfig + Send + Sync + 'static,
+    ) -> AppOptions {
+        self.providers.push((prefix, Arc::new(config)));
+        self
+    }
+
+    /// These options, with the configuration adjusted by `configure`.
+    pub fn configure(
+        self,
+        configure: impl Fn(OidcConfig) -> OidcConfig + Send + Sync + 'static,
+    ) -> AppOptions {
+        AppOptions {
+            configure: Some(Arc::new(configure)),
+            ..self
+        }
+    }
+}
+
+/// An event sink that records what it receives (and fails when told to).
+#[derive(Clone)]
+struct RecordingSink {
+    received: Arc<Mutex<Vec<(OidcEvent, String)>>>,
+    fails: bool,
+}
+
+impl login_oidc::OidcEventSink for RecordingSink {
+    async fn deliver(&self, event: &OidcEvent, req: &HttpRequest) -> actix_web::Result<()> {
+        // As a database write would: the answer waits for it.
+        actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+        let path = req.path().to_owned();
+        self.received.lock().unwrap().push((event.clone(), path));
+        if self.fails {
+            return Err(actix_web::error::ErrorInternalServerError(
+                "audit log unavailable",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -277,6 +487,8 @@ impl Default for AppOptions {
 pub struct TestApp {
     pub base: String,
     pub events: Arc<Mutex<Vec<OidcEvent>>>,
+    /// What the app's event sink received: the event and the path of its request.
+    pub sunk: Arc<Mutex<Vec<(OidcEvent, String)>>>,
     pub directory: Arc<Directory>,
 }
 
@@ -300,15 +512,46 @@ impl TestApp {
         .unwrap()
         .http_timeout(options.http_timeout)
         .key_refetch_interval(options.key_refetch_interval);
+        let config = match &options.configure {
+            Some(configure) => configure(config),
+            None => config,
+        };
         let directory = Arc::new(Directory {
             accounts: Mutex::new(options.accounts),
             links: Mutex::default(),
             sign_up: options.sign_up,
+            api: Mutex::default(),
+            api_refusals: Mutex::default(),
+            second_factor: options.second_factor,
         });
         let events = Arc::new(Mutex::new(Vec::new()));
         let recorded = events.clone();
+        let sunk = Arc::new(Mutex::new(Vec::new()));
+        let sink = RecordingSink {
+            received: sunk.clone(),
+            fails: options.failing_sink,
+        };
         // As an app with a user store per worker does: one provider, an `Oidc` per worker.
         let provider = OidcProvider::new(config).unwrap();
+        if let Some(audience) = &options.api_audience {
+            *directory.api.lock().unwrap() = Some(AccessTokens::new(provider.clone(), audience));
+        }
+        let extra: Vec<(&'static str, OidcProvider)> = options
+            .providers
+            .iter()
+            .map(|(prefix, config)| (*prefix, OidcProvider::new(config(&base)).unwrap()))
+            .collect();
+        let mut buttons = vec![(
+            "/oidc".to_owned(),
+            provider.config().provider_name().to_owned(),
+        )];
+        buttons.extend(extra.iter().map(|(prefix, provider)| {
+            (
+                (*prefix).to_owned(),
+                provider.config().provider_name().to_owned(),
+            )
+        }));
+        let buttons = web::Data::new(Buttons(buttons));
         let users = Users(directory.clone());
         let redis = options.redis;
         std::thread::spawn(move || {
@@ -317,18 +560,31 @@ impl TestApp {
                 macro_rules! app {
                     ($store:expr) => {{
                         let recorded = recorded.clone();
+                        let record = recorded.clone();
                         let oidc = Oidc::with_provider(provider.clone(), users.clone())
-                            .on_event(move |event| recorded.lock().unwrap().push(event.clone()));
-                        App::new()
-                            .service(home)
+                            .on_event(move |event| record.lock().unwrap().push(event.clone()))
+                            .event_sink(sink.clone());
+                        let mut app = App::new().app_data(buttons.clone());
+                        for (prefix, provider) in &extra {
+                            let record = recorded.clone();
+                            let oidc = Oidc::with_provider(provider.clone(), users.clone())
+                                .on_event(move |event| record.lock().unwrap().push(event.clone()));
+                            app = app.service(oidc.service_at(prefix));
+                        }
+                        app.service(home)
                             .service(login_page)
                             .service(members)
                             .service(settings)
                             .service(whoami)
+                            .service(reauth_page)
+                            .service(how)
+                            .service(read_reports)
+                            .service(write_reports)
                             .service(oidc.service())
                             .wrap(
                                 LoginManager::new(users.clone())
                                     .login_view("/login")
+                                    .refresh_view("/reauth")
                                     .remember_cookie(RememberCookie::default().secure(false)),
                             )
                             .wrap(
@@ -360,6 +616,7 @@ impl TestApp {
         TestApp {
             base,
             events,
+            sunk,
             directory,
         }
     }
@@ -368,6 +625,14 @@ impl TestApp {
     pub async fn with_provider(options: AppOptions, flags: &[&str]) -> (TestApp, Provider) {
         let (listener, base) = TestApp::bind();
         let provider = Provider::start(free_port(), &format!("{base}/oidc/callback"), flags).await;
+        let app = TestApp::serve(listener, &provider.issuer, options);
+        (app, provider)
+    }
+
+    /// The app and the in-process provider (tests/support/idp.rs) with `knobs`.
+    pub fn with_fake_idp(options: AppOptions, knobs: idp::Knobs) -> (TestApp, idp::FakeIdp) {
+        let provider = idp::FakeIdp::start(knobs);
+        let (listener, _) = TestApp::bind();
         let app = TestApp::serve(listener, &provider.issuer, options);
         (app, provider)
     }
@@ -421,6 +686,19 @@ pub struct Visitor {
 impl Visitor {
     pub fn new() -> Visitor {
         Visitor::with_jar(Arc::new(Jar::default()))
+    }
+
+    /// A visitor whose browser also trusts the certificate authority in `pem`.
+    pub fn trusting(pem: &str) -> Visitor {
+        let jar = Arc::new(Jar::default());
+        let http = reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).unwrap())
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        Visitor { http, jar }
     }
 
     pub fn with_jar(jar: Arc<Jar>) -> Visitor {
