@@ -10,6 +10,14 @@
 //   --client-id, OIDC_CLIENT_ID       default "login-oidc-test"
 //   --client-secret, OIDC_CLIENT_SECRET
 //   --id-token-ttl, OIDC_ID_TOKEN_TTL seconds an ID token is valid (default 300)
+//   --auth-method, OIDC_AUTH_METHOD   the only client authentication method the provider offers
+//                                     and the test client is registered for (default: the
+//                                     client is client_secret_basic, every method offered;
+//                                     client_secret_post: a provider that takes the secret in the
+//                                     body only, and lists only that in its discovery document)
+//   --claims-in-userinfo              the ID token carries only sub (and the protocol claims);
+//                                     email and profile come from UserInfo, as Core 5.4 has it
+//                                     for the code flow (Okta's default)
 //
 // Test-only hooks, to make the errors a relying party must refuse:
 //   --clock-skew, OIDC_CLOCK_SKEW     seconds added to the provider's clock (negative: every token
@@ -23,10 +31,15 @@
 //       stale-then-real    first an old key only (the client's cached keys before a rotation),
 //                          then the real one, as after a key rotation
 // GET /__test/stats answers {"jwksFetches": n}, how often /jwks was fetched.
+//
+// JWT access tokens for APIs (resource indicators, RFC 8707; JWT format, RFC 9068): the test
+// client may use the client_credentials grant with resource=https://api.example (scopes
+// reports:read reports:write) or resource=https://other-api.example (scope other:read); the
+// access tokens are RS256 JWTs (typ at+jwt) for that audience, signed with the signing key.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 
 const { values: args } = parseArgs({
   options: {
@@ -35,6 +48,8 @@ const { values: args } = parseArgs({
     'client-id': { type: 'string' },
     'client-secret': { type: 'string' },
     'id-token-ttl': { type: 'string' },
+    'auth-method': { type: 'string' },
+    'claims-in-userinfo': { type: 'boolean' },
     'clock-skew': { type: 'string' },
     jwks: { type: 'string' },
   },
@@ -47,6 +62,9 @@ const clientSecret = args['client-secret'] ?? process.env.OIDC_CLIENT_SECRET ?? 
 const idTokenTtl = Number(args['id-token-ttl'] ?? process.env.OIDC_ID_TOKEN_TTL ?? 300);
 const clockSkew = Number(args['clock-skew'] ?? process.env.OIDC_CLOCK_SKEW ?? 0);
 const jwksMode = args.jwks ?? process.env.OIDC_JWKS ?? 'real';
+const onlyAuthMethod = args['auth-method'] ?? process.env.OIDC_AUTH_METHOD;
+const authMethod = onlyAuthMethod ?? 'client_secret_basic';
+const claimsInUserinfo = args['claims-in-userinfo'] ?? false;
 
 function die(message) {
   console.error(`oidc-provider: ${message}`);
@@ -57,6 +75,7 @@ if (redirectUris.length === 0) die('give --redirect-uri (or OIDC_REDIRECT_URI)')
 if (!Number.isFinite(idTokenTtl) || idTokenTtl <= 0) die('--id-token-ttl must be a positive number');
 if (!Number.isFinite(clockSkew)) die('--clock-skew must be a number of seconds');
 if (!['real', 'impostor', 'impostor-same-kid', 'stale-then-real'].includes(jwksMode)) die(`unknown --jwks ${jwksMode}`);
+if (!['client_secret_basic', 'client_secret_post'].includes(authMethod)) die(`unknown --auth-method ${authMethod}`);
 
 if (clockSkew !== 0) {
   // Every timestamp the provider writes (iat, exp, auth_time) comes from Date.now().
@@ -86,17 +105,43 @@ const accounts = {
   bob: { email: 'bob@example.org', email_verified: false, name: 'Bob' },
 };
 
+const resourceServers = {
+  'https://api.example': 'reports:read reports:write',
+  'https://other-api.example': 'other:read',
+};
+
 const issuer = `http://127.0.0.1:${port}`;
 const provider = new Provider(issuer, {
   clients: [{
     client_id: clientId,
     client_secret: clientSecret,
     redirect_uris: redirectUris,
-    grant_types: ['authorization_code'],
+    grant_types: ['authorization_code', 'client_credentials'],
     response_types: ['code'],
-    token_endpoint_auth_method: 'client_secret_basic',
+    token_endpoint_auth_method: authMethod,
     id_token_signed_response_alg: 'RS256',
   }],
+  features: {
+    clientCredentials: { enabled: true },
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: (ctx, client, oneOf) => oneOf,
+      useGrantedResource: () => true,
+      getResourceServerInfo(ctx, resourceIndicator) {
+        const scope = resourceServers[resourceIndicator];
+        if (!scope) throw new errors.InvalidTarget();
+        return {
+          scope,
+          audience: resourceIndicator,
+          accessTokenTTL: 300,
+          accessTokenFormat: 'jwt',
+          jwt: { sign: { alg: 'RS256' } },
+        };
+      },
+    },
+  },
+  scopes: ['openid', 'email', 'profile', 'reports:read', 'reports:write', 'other:read'],
+  ...(onlyAuthMethod ? { clientAuthMethods: [onlyAuthMethod] } : {}),
   // PKCE (S256, the only method oidc-provider 9 offers) for every client, confidential ones too.
   pkce: { required: () => true },
   jwks: { keys: [signingKey] },
@@ -106,8 +151,9 @@ const provider = new Provider(issuer, {
     email: ['email', 'email_verified'],
     profile: ['name'],
   },
-  // Put the scope's claims into the ID token itself, as Google and Keycloak do.
-  conformIdTokenClaims: false,
+  // By default the scope's claims go into the ID token itself, as Google and Keycloak do;
+  // --claims-in-userinfo keeps them for UserInfo.
+  conformIdTokenClaims: claimsInUserinfo,
   ttl: { IdToken: idTokenTtl },
   async findAccount(ctx, id) {
     const account = accounts[id];

@@ -3,166 +3,54 @@
 //! remember-me, re-authentication, password change, a bearer-token JSON API, throttled logins
 //! and CSRF-protected forms.
 //!
+//! - [`config`]: what the environment configures, and the signing keys; [`Demo`] (here):
+//!   what every handler shares, started from a [`Config`].
+//! - [`auth`]: login-runtime wired to the demo (the user loader, permissions, the login
+//!   manager); [`app`](mod@app): the middleware and routes assembled into one `App`.
 //! - [`db`]: the tables and every query; [`passwords`]: argon2id off the executor.
 //! - [`pages`]: the HTML pages; [`devices`]: the signed-in devices page; [`api`]: the JSON API
 //!   under `/api/`; [`oidc`]: "Sign in with OpenID Connect", when configured.
 //! - [`throttle`]: failed-login counters (database or Redis); [`audit`]: the audit trail.
+//! - [`account`]: email verification, password reset, change of email and sign-in links
+//!   (login-account), mail to the console or SMTP.
+//! - [`mfa`]: second factors (login-mfa): the Security page, the login's second step,
+//!   passkeys, trusted devices.
 //! - [`csrf`]: form tokens and the cross-site check; [`sessions`]: cookie or Redis sessions,
 //!   and flash messages kept in the session.
 
+pub mod account;
 pub mod api;
+pub mod app;
 pub mod audit;
+pub mod auth;
+pub mod config;
 pub mod csrf;
 pub mod db;
 pub mod devices;
+pub mod health;
+pub mod mfa;
 pub mod oidc;
 pub mod pages;
 pub mod passwords;
 pub mod sessions;
 pub mod throttle;
 
+pub use self::app::app;
+pub use self::config::{Config, ConfigError, Keys};
+
 use std::time::Duration;
 
-use actix_session::SessionMiddleware;
 use actix_session::storage::RedisSessionStore;
-use actix_web::cookie::{Key, SameSite};
-use actix_web::http::header::HeaderValue;
-use actix_web::{HttpRequest, web};
-use actix_web_flash_messages::FlashMessagesFramework;
-use login_oidc::{OidcConfig, OidcProvider};
-use login_runtime::{
-    HasPermission, LoginEvent, LoginManager, MemoryDevices, Permission, RedisDevices,
-    RememberCookie, SecretKey, UserLoader,
-};
-use sha2::{Digest, Sha256};
+use login_oidc::OidcProvider;
+use login_runtime::{MemoryDevices, RedisDevices, TrustedProxies};
+use login_stores::postgres::PgDevices;
+use login_stores::sqlite::SqliteDevices;
 
-use self::audit::AuditEvent;
-use self::db::{Db, OpenError, User};
+use self::account::AccountSetup;
+use self::db::{Db, OpenError};
 use self::passwords::{PasswordError, Passwords};
-use self::sessions::{SessionBackend, SessionFlashStore};
-use self::throttle::{Counters, Limits, LoginThrottle};
-
-/// How the demo is configured; [`Config::from_env`] reads it from the environment.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// `DATABASE_URL`: `sqlite://demo.db` by default, or `postgres://…`.
-    pub database_url: String,
-    /// `REDIS_URL`: when set, sessions and login-failure counters live in Redis.
-    pub redis_url: Option<String>,
-    /// `DEMO_SECURE_COOKIES=1`: mark the session and remember cookies `Secure` (behind HTTPS).
-    /// Off by default, so the demo works on plain HTTP on any address; the flash messages
-    /// live in the session and so always follow the session cookie.
-    pub secure_cookies: bool,
-    /// Failed logins allowed per account and per address.
-    pub limits: Limits,
-    /// `DEMO_IDLE_TIMEOUT_SECS`: end a login after this long without a request (off by
-    /// default).
-    pub idle_timeout: Option<Duration>,
-    /// `DEMO_LOGIN_LIFETIME_SECS`: end a login this long after the password was entered,
-    /// however active (off by default).
-    pub login_lifetime: Option<Duration>,
-    /// Where the device registry keeps its keys in Redis (`demo:devices:`).
-    pub devices_prefix: String,
-    /// `OIDC_ISSUER_URL`, `OIDC_CLIENT_ID`, `OIDC_CLIENT_SECRET`, `OIDC_REDIRECT_URL`: "Sign in
-    /// with OpenID Connect" on the login page. Off (and no button) when none is set.
-    pub oidc: Option<OidcConfig>,
-}
-
-/// The Redis key prefix of the demo's device registry.
-pub const DEVICES_PREFIX: &str = "demo:devices:";
-
-impl Config {
-    /// Reads `DATABASE_URL`, `REDIS_URL`, `DEMO_SECURE_COOKIES`, `DEMO_IDLE_TIMEOUT_SECS` and
-    /// `DEMO_LOGIN_LIFETIME_SECS`.
-    pub fn from_env() -> Result<Config, ConfigError> {
-        let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
-        let seconds = |name: &'static str| {
-            var(name)
-                .map(|value| match value.parse::<u64>() {
-                    Ok(seconds) if seconds > 0 => Ok(Duration::from_secs(seconds)),
-                    _ => Err(ConfigError::Seconds(name, value)),
-                })
-                .transpose()
-        };
-        Ok(Config {
-            database_url: var("DATABASE_URL").unwrap_or_else(|| "sqlite://demo.db".to_owned()),
-            redis_url: var("REDIS_URL"),
-            secure_cookies: var("DEMO_SECURE_COOKIES").is_some_and(|v| v == "1" || v == "true"),
-            limits: Limits::default(),
-            idle_timeout: seconds("DEMO_IDLE_TIMEOUT_SECS")?,
-            login_lifetime: seconds("DEMO_LOGIN_LIFETIME_SECS")?,
-            devices_prefix: DEVICES_PREFIX.to_owned(),
-            oidc: OidcConfig::from_env()?.map(oidc_landing).transpose()?,
-        })
-    }
-
-    /// A SQLite file (`sqlite://{path}`), no Redis, plain-HTTP cookies.
-    pub fn sqlite(path: &std::path::Path) -> Config {
-        Config::database(&format!("sqlite://{}", path.display()))
-    }
-
-    /// The database at `url`, no Redis, plain-HTTP cookies.
-    pub fn database(url: &str) -> Config {
-        Config {
-            database_url: url.to_owned(),
-            redis_url: None,
-            secure_cookies: false,
-            limits: Limits::default(),
-            idle_timeout: None,
-            login_lifetime: None,
-            devices_prefix: DEVICES_PREFIX.to_owned(),
-            oidc: None,
-        }
-    }
-
-    /// Signs in with the OpenID Connect provider `config` describes.
-    pub fn with_oidc(mut self, config: OidcConfig) -> Result<Config, ConfigError> {
-        self.oidc = Some(oidc_landing(config)?);
-        Ok(self)
-    }
-}
-
-/// An OpenID Connect sign-in without a `next` lands on the profile page.
-fn oidc_landing(config: OidcConfig) -> Result<OidcConfig, ConfigError> {
-    Ok(config.after_login("/profile")?.login_page("/login")?)
-}
-
-/// A setting in the environment that the demo cannot use.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// Not a whole number of seconds above zero.
-    #[error("{0} must be a whole number of seconds above 0, not {1:?}")]
-    Seconds(&'static str, String),
-    /// The `OIDC_*` variables (for example only some of them set).
-    #[error("OpenID Connect: {0}")]
-    Oidc(#[from] login_oidc::ConfigError),
-}
-
-/// Keys the demo signs with. A real deployment reads both from its configuration; the demo
-/// makes new ones at each start, so logins end when the process does.
-#[derive(Clone)]
-pub struct Keys {
-    /// Signs remember-me cookies.
-    pub login: SecretKey,
-    /// Signs and encrypts the session cookie.
-    pub session: Key,
-}
-
-impl std::fmt::Debug for Keys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Keys { .. }")
-    }
-}
-
-impl Keys {
-    /// Fresh random keys.
-    pub fn generate() -> Self {
-        Keys {
-            login: SecretKey::generate(),
-            session: Key::generate(),
-        }
-    }
-}
+use self::sessions::SessionBackend;
+use self::throttle::{Counters, LoginThrottle};
 
 /// Why the demo could not start.
 #[derive(Debug, thiserror::Error)]
@@ -176,17 +64,33 @@ pub enum StartError {
     /// Redis.
     #[error("redis: {0}")]
     Redis(String),
+    /// The PostgreSQL session and device stores.
+    #[error("session store: {0}")]
+    Stores(#[from] login_stores::StoreError),
     /// Hashing.
     #[error(transparent)]
     Password(#[from] PasswordError),
     /// The OpenID Connect client.
     #[error("OpenID Connect: {0}")]
     Oidc(#[from] login_oidc::ConfigError),
+    /// The account flows' public URL or mailer.
+    #[error("account flows: {0}")]
+    Account(#[from] login_account::ConfigError),
+    /// The stored keys are not keys the demo wrote.
+    #[error(
+        "the signing keys in the table demo_keys are damaged: delete the row to make new ones (this logs everyone out)"
+    )]
+    DamagedKeys,
+    /// The second factors' relying party.
+    #[error("second factors: {0}")]
+    Mfa(#[from] login_mfa::ConfigError),
 }
 
 /// Everything the handlers share, built once and cloned into every worker.
 #[derive(Clone, Debug)]
 pub struct Demo {
+    /// The Redis pool with `REDIS_URL`, for `/healthz`.
+    pub redis: Option<deadpool_redis::Pool>,
     /// The database.
     pub db: Db,
     /// Password hashing.
@@ -199,8 +103,10 @@ pub struct Demo {
     pub sessions: SessionBackend,
     /// Whether cookies are marked `Secure`.
     pub secure_cookies: bool,
-    /// Every login as a device: in memory (shared by the workers of this process), or in
-    /// Redis with `REDIS_URL`.
+    /// The proxies whose forwarding headers are believed ([`Config::trusted_proxies`]).
+    pub trusted_proxies: Option<TrustedProxies>,
+    /// Every login as a device: in the database (SQLite or PostgreSQL), or in Redis with
+    /// `REDIS_URL`.
     pub devices: DeviceStore,
     /// The idle timeout and the absolute lifetime of a login, if configured.
     pub idle_timeout: Option<Duration>,
@@ -208,6 +114,10 @@ pub struct Demo {
     pub login_lifetime: Option<Duration>,
     /// The OpenID Connect provider, built once for every worker (one discovery, one key set).
     pub oidc: Option<OidcProvider>,
+    /// The account flows' configuration and mailer.
+    pub account: AccountSetup,
+    /// The second factors' configuration (relying party, origins).
+    pub mfa: login_mfa::MfaConfig,
 }
 
 /// Where the devices (signed-in logins) are kept.
@@ -217,6 +127,10 @@ pub enum DeviceStore {
     Memory(MemoryDevices),
     /// Redis, shared by every instance.
     Redis(RedisDevices),
+    /// PostgreSQL (`DATABASE_URL=postgres://…` without `REDIS_URL`), shared by every instance.
+    Postgres(PgDevices),
+    /// The SQLite file (`DATABASE_URL=sqlite:…`, the default, without `REDIS_URL`).
+    Sqlite(SqliteDevices),
 }
 
 fn redis_pool(url: &str) -> Result<deadpool_redis::Pool, StartError> {
@@ -237,9 +151,11 @@ fn redis_pool(url: &str) -> Result<deadpool_redis::Pool, StartError> {
 }
 
 impl Demo {
-    /// Opens and migrates the database, and connects to Redis if configured.
+    /// Opens and migrates the database, reads the signing keys kept in it (making and storing
+    /// them on the first start), and connects to Redis if configured.
     pub async fn start(config: &Config) -> Result<Demo, StartError> {
         let db = Db::open(&config.database_url).await?;
+        let redis = config.redis_url.as_deref().map(redis_pool).transpose()?;
         let (sessions, counters, devices) = match &config.redis_url {
             Some(url) => {
                 let pool = redis_pool(url)?;
@@ -253,22 +169,37 @@ impl Demo {
                     DeviceStore::Redis(devices),
                 )
             }
+            // PostgreSQL alone gives every server-side feature: sessions and devices in its
+            // tables, so several instances share logins without Redis.
+            None if is_postgres(&config.database_url) => {
+                let (sessions, devices) = health::postgres_stores(&config.database_url).await?;
+                (
+                    SessionBackend::Postgres(sessions),
+                    Counters::Db(db.clone()),
+                    DeviceStore::Postgres(devices),
+                )
+            }
+            // SQLite: the session is the cookie, the devices are rows of the same file.
             None => (
                 SessionBackend::Cookie,
                 Counters::Db(db.clone()),
-                DeviceStore::Memory(MemoryDevices::new()),
+                DeviceStore::Sqlite(health::sqlite_devices(&config.database_url).await?),
             ),
         };
         Ok(Demo {
+            redis,
             passwords: Passwords::new()?,
             throttle: LoginThrottle::new(counters, config.limits),
-            keys: Keys::generate(),
+            keys: stored_keys(&db).await?,
             sessions,
             secure_cookies: config.secure_cookies,
+            trusted_proxies: config.trusted_proxies.clone(),
             devices,
             idle_timeout: config.idle_timeout,
             login_lifetime: config.login_lifetime,
             oidc: config.oidc.clone().map(OidcProvider::new).transpose()?,
+            account: AccountSetup::new(&config.account)?,
+            mfa: mfa::config(&config.account.public_url, config.secure_cookies)?,
             db,
         })
     }
@@ -283,168 +214,29 @@ impl Demo {
         let hash = self.passwords.hash(&password).await?;
         let created = self
             .db
-            .create_user(DEMO_ACCOUNT, "Demo Admin", &hash, true)
+            .create_user(DEMO_ACCOUNT, "Demo Admin", DEMO_EMAIL, &hash, true)
             .await?;
+        if let Some(id) = created {
+            self.db.mark_email_verified(id).await?;
+        }
         Ok(created.map(|_| password))
     }
+}
+
+/// The keys kept in the database, made and stored there by the first start (of any instance)
+/// on it.
+async fn stored_keys(db: &Db) -> Result<Keys, StartError> {
+    let fresh = Keys::generate().to_hex();
+    let (login, session) = db.keys_or_insert((&fresh.0, &fresh.1)).await?;
+    Keys::from_hex(&login, &session).ok_or(StartError::DamagedKeys)
 }
 
 /// The demo account's login name.
 pub const DEMO_ACCOUNT: &str = "demo";
 
-/// Loads users from the database: by id for sessions and remember cookies, by bearer token
-/// for the API.
-#[derive(Debug, Clone)]
-pub struct Users {
-    db: Db,
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres:") || url.starts_with("postgresql:")
 }
 
-/// The SHA-256 of an API token, as stored. Tokens are 256 random bits, so a fast hash is
-/// enough: nobody can guess one to match.
-pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-/// The token of an `Authorization: Bearer <token>` header.
-fn bearer_token(req: &HttpRequest) -> Option<&str> {
-    let value = req.headers().get("authorization")?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
-}
-
-impl UserLoader for Users {
-    type User = User;
-    type Id = i64;
-    type Error = sqlx::Error;
-
-    async fn load_user(&self, id: &i64) -> Result<Option<User>, sqlx::Error> {
-        self.db.user(*id).await
-    }
-
-    async fn load_user_from_request(&self, req: &HttpRequest) -> Result<Option<User>, sqlx::Error> {
-        // Bearer tokens open the API only: a stolen token cannot drive the HTML forms.
-        if !req.path().starts_with("/api/") {
-            return Ok(None);
-        }
-        match bearer_token(req) {
-            Some(token) => self.db.user_by_token_hash(&token_hash(token)).await,
-            None => Ok(None),
-        }
-    }
-}
-
-/// What a member may do beyond their own pages. A permission is a value of this type, never a
-/// string: `#[permission_required(Perm::Admni)]` does not compile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Perm {
-    /// Open the admin page.
-    Admin,
-}
-
-impl Permission for Perm {
-    type User = User;
-}
-
-impl HasPermission<Perm> for User {
-    // Answered from the user as loaded: no query of its own.
-    fn has_permission(&self, permission: &Perm) -> bool {
-        match permission {
-            Perm::Admin => self.is_admin,
-        }
-    }
-}
-
-/// What the demo records of login-runtime's events: its own handlers record logins and
-/// logouts (with more detail), so only refused permission checks.
-fn audit_login_event(event: &LoginEvent) {
-    if let LoginEvent::Forbidden { user_id, path } = event {
-        audit::later(AuditEvent::Forbidden, user_id.parse().ok(), path);
-    }
-}
-
-/// The login manager as the demo configures it.
-pub fn login_manager(demo: &Demo) -> LoginManager<Users> {
-    let manager = LoginManager::new(Users {
-        db: demo.db.clone(),
-    })
-    .login_view("/login")
-    // The API never redirects to a login form: it answers 401 (as JSON, see `api`).
-    .scope_login_view("/api", None)
-    .refresh_view("/reauthenticate")
-    .secret_key(demo.keys.login.clone())
-    .remember_cookie(RememberCookie::default().secure(demo.secure_cookies))
-    // A member without the permission gets the site's own 403 page, never the login form.
-    .forbidden_handler(pages::forbidden_handler)
-    // Where the login and sign-up pages send someone already logged in.
-    .anonymous_redirect("/profile")
-    .on_event(audit_login_event);
-    // Every login is a device the user can see and log out on the devices page; logout
-    // revokes it, so a copy of its session or remember cookie no longer logs in.
-    let mut manager = match &demo.devices {
-        DeviceStore::Memory(devices) => manager.device_registry(devices.clone()),
-        DeviceStore::Redis(devices) => manager.device_registry(devices.clone()),
-    };
-    if let Some(timeout) = demo.idle_timeout {
-        manager = manager.idle_timeout(timeout);
-    }
-    if let Some(lifetime) = demo.login_lifetime {
-        manager = manager.login_lifetime(lifetime);
-    }
-    manager
-}
-
-/// The session middleware: cookie sessions, or Redis with `REDIS_URL`. Its `Secure` flag is
-/// the remember cookie's, and the flash messages ride in the session, so the three agree.
-pub fn session_middleware(demo: &Demo) -> SessionMiddleware<SessionBackend> {
-    SessionMiddleware::builder(demo.sessions.clone(), demo.keys.session.clone())
-        .cookie_secure(demo.secure_cookies)
-        // Lax, not Strict: the provider's redirect back to /oidc/callback is a cross-site
-        // navigation that must carry the session holding the sign-in's state and nonce.
-        .cookie_same_site(SameSite::Lax)
-        .build()
-}
-
-/// Flash messages, kept in the session (installed inside [`session_middleware`]).
-pub fn flash_messages() -> FlashMessagesFramework {
-    FlashMessagesFramework::builder(SessionFlashStore).build()
-}
-
-/// The demo's routes.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    pages::routes(cfg);
-    devices::routes(cfg);
-    cfg.service(
-        web::scope("/api")
-            .wrap(actix_web::middleware::from_fn(api::speaks_json))
-            .configure(api::routes),
-    );
-}
-
-/// `Accept: application/json`, which the API scope sets on every request it serves.
-pub(crate) const JSON: HeaderValue = HeaderValue::from_static("application/json");
-
-/// Builds the whole demo app from a [`Demo`]; `bin/demo.rs` and the tests share it.
-#[macro_export]
-macro_rules! demo_app {
-    ($demo:expr) => {{
-        let demo: &$crate::demo::Demo = &$demo;
-        actix_web::App::new()
-            .app_data(actix_web::web::Data::new(demo.clone()))
-            .configure($crate::demo::routes)
-            .configure($crate::demo::oidc::routes(demo))
-            .default_service(actix_web::web::to($crate::demo::pages::not_found))
-            .wrap(actix_web::middleware::from_fn(
-                $crate::demo::csrf::refuse_cross_site,
-            ))
-            .wrap($crate::demo::login_manager(demo))
-            .wrap(actix_web::middleware::from_fn(
-                $crate::demo::pages::render_marked_pages,
-            ))
-            .wrap(actix_web::middleware::from_fn(
-                $crate::demo::audit::write_pending,
-            ))
-            .wrap($crate::demo::flash_messages())
-            .wrap($crate::demo::session_middleware(demo))
-    }};
-}
+/// The demo account's email address (its mail goes to the console, like every mail).
+pub const DEMO_EMAIL: &str = "demo@localhost.localdomain";

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 
+use super::Demo;
 use super::audit::AuditEvent;
 use super::pages::{AppError, Ctx};
 
@@ -77,22 +78,66 @@ impl<T: DeserializeOwned + 'static> FromRequest for CheckedForm<T> {
             if token_ok(&session, &form.csrf) {
                 return Ok(CheckedForm(form.fields));
             }
-            let ctx = Ctx::extract(&req).await?;
-            ctx.audit(AuditEvent::Forbidden, "missing or wrong form token")
-                .await
-                .map_err(AppError::from)?;
-            let page = ctx.forbidden(
-                "This form has expired or did not come from this site. \
-                 Go back, reload the page and try again.",
-            )?;
-            Err(InternalError::from_response("form token refused", page).into())
+            Err(refuse(&req).await)
         })
     }
+}
+
+/// The 403 page for a form without this session's token, and its audit entry.
+pub async fn refuse(req: &HttpRequest) -> actix_web::Error {
+    let answer = async {
+        let ctx = Ctx::extract(req).await?;
+        ctx.audit(AuditEvent::Forbidden, "missing or wrong form token")
+            .await
+            .map_err(AppError::from)?;
+        let page = ctx.forbidden(
+            "This form has expired or did not come from this site. \
+             Go back, reload the page and try again.",
+        )?;
+        Ok::<_, actix_web::Error>(page)
+    };
+    match answer.await {
+        Ok(page) => InternalError::from_response("form token refused", page).into(),
+        Err(error) => error,
+    }
+}
+
+/// The `csrf` field of a form, unchecked: for the one form whose check depends on who sends
+/// it (logging out when already logged out changes nothing, so needs no token).
+#[derive(Debug, Deserialize)]
+pub struct TokenField {
+    /// The token the form carried.
+    #[serde(default)]
+    pub csrf: String,
 }
 
 /// A new token after a login or a logout: one seen before it is worth nothing after.
 pub fn rotate(session: &Session) {
     session.remove(CSRF_KEY);
+}
+
+/// Renews the form token at every login and logout, however it was made: the password form,
+/// sign-up, a password change, a sign-in link, a provider's callback, the second step, a
+/// passkey. A login-runtime event sink, so no route of the demo or of a crate can forget it.
+#[derive(Debug, Clone, Copy)]
+pub struct RotateAtLogin;
+
+impl login_runtime::EventSink for RotateAtLogin {
+    async fn deliver(
+        &self,
+        event: &login_runtime::LoginEvent,
+        req: &HttpRequest,
+    ) -> actix_web::Result<()> {
+        use actix_session::SessionExt;
+        use login_runtime::LoginEvent;
+        if matches!(
+            event,
+            LoginEvent::LoggedIn { .. } | LoginEvent::LoggedOut { .. }
+        ) {
+            rotate(&req.get_session());
+        }
+        Ok(())
+    }
 }
 
 /// Whether the browser says this state-changing request comes from another site.
@@ -107,12 +152,33 @@ fn is_cross_site(req: &ServiceRequest) -> bool {
     }
     // Older browsers: the Origin of a cross-site POST is the other site's (or "null").
     if let Some(origin) = req.headers().get(header::ORIGIN) {
-        let info = req.connection_info();
-        let own = format!("{}://{}", info.scheme(), info.host());
-        return origin.as_bytes() != own.as_bytes();
+        return origin.as_bytes() != own_origin(req).as_bytes();
     }
     // Neither header (a non-browser client): the form token still decides.
     false
+}
+
+/// This site's origin as the browser sees it. Behind a proxy of `DEMO_TRUSTED_PROXIES`, its
+/// `X-Forwarded-Proto` / `X-Forwarded-Host` (HTTPS at the load balancer); from anyone else the
+/// connection's own scheme and `Host`, so a client cannot pick the origin it is checked against.
+fn own_origin(req: &ServiceRequest) -> String {
+    let trusted = req
+        .app_data::<web::Data<Demo>>()
+        .and_then(|demo| demo.trusted_proxies.clone())
+        .zip(req.peer_addr())
+        .is_some_and(|(proxies, peer)| proxies.contains(peer.ip()));
+    if trusted {
+        let info = req.connection_info();
+        return format!("{}://{}", info.scheme(), info.host());
+    }
+    let config = req.app_config();
+    let scheme = if config.secure() { "https" } else { "http" };
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .unwrap_or_else(|| config.host());
+    format!("{scheme}://{host}")
 }
 
 /// Middleware: refuses cross-site POSTs with the 403 page, and records them.

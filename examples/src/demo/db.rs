@@ -1,5 +1,5 @@
-//! The demo's database: users, their OpenID Connect links, API tokens, audit entries and
-//! login-failure counters, through sqlx's `Any` driver, so one code path serves SQLite and
+//! The demo's database: users, their OpenID Connect links, API tokens, audit entries,
+//! login-failure counters, the account flows' tokens (`tokens`) and the signing keys, through sqlx's `Any` driver, so one code path serves SQLite and
 //! PostgreSQL. Queries use the query functions (no database needed at build time), `$N`
 //! placeholders and only integer, text and bytes columns, which both databases accept alike.
 
@@ -12,6 +12,12 @@ use sqlx::{AnyPool, Row};
 
 /// SQLite's and PostgreSQL's migrations, embedded in the binary. They differ only in how
 /// ids are generated.
+mod mfa;
+mod tokens;
+
+pub use self::mfa::DbMfa;
+pub use self::tokens::DbTokens;
+
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -44,6 +50,10 @@ pub struct User {
     pub name: String,
     /// Shown on pages.
     pub display_name: String,
+    /// The email address (lower case); `None` for accounts made without one (OpenID Connect).
+    pub email: Option<String>,
+    /// Whether the address is confirmed (by its link, a reset or a sign-in link).
+    pub email_verified: bool,
     /// The argon2id PHC string. It is the session hash: changing the password ends every other
     /// session and every remember cookie of this user.
     #[auth(session_hash)]
@@ -114,7 +124,8 @@ fn now_millis() -> i64 {
         })
 }
 
-const USER_COLUMNS: &str = "id, name, display_name, password_hash, is_admin, enabled, created_at";
+const USER_COLUMNS: &str =
+    "id, name, display_name, email, email_verified, password_hash, is_admin, enabled, created_at";
 
 /// The statement that links `(issuer, subject)` to `user_id`.
 fn insert_link<'q>(
@@ -145,6 +156,8 @@ fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
         display_name: row.try_get("display_name")?,
+        email: row.try_get("email")?,
+        email_verified: row.try_get::<i64, _>("email_verified")? != 0,
         password_hash: row.try_get("password_hash")?,
         is_admin: row.try_get::<i64, _>("is_admin")? != 0,
         enabled: row.try_get::<i64, _>("enabled")? != 0,
@@ -191,20 +204,46 @@ impl Db {
         self.pool.close().await;
     }
 
-    /// Adds a user; `Ok(None)` when the name is taken.
+    /// The signing keys kept with the data (hex text: the remember-cookie key, the session
+    /// key): `candidate` is stored if no instance stored keys before, then whatever is stored is
+    /// read back, so instances starting together on a new database all end up with the first
+    /// one's keys.
+    pub async fn keys_or_insert(
+        &self,
+        candidate: (&str, &str),
+    ) -> Result<(String, String), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO demo_keys (id, login_key, session_key, created_at) \
+             VALUES (1, $1, $2, $3) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(candidate.0)
+        .bind(candidate.1)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        let row = sqlx::query("SELECT login_key, session_key FROM demo_keys WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((row.try_get("login_key")?, row.try_get("session_key")?))
+    }
+
+    /// Adds a user with `email` (lower-cased), not yet confirmed; `Ok(None)` when the name or
+    /// the address is taken.
     pub async fn create_user(
         &self,
         name: &str,
         display_name: &str,
+        email: &str,
         password_hash: &str,
         is_admin: bool,
     ) -> Result<Option<i64>, sqlx::Error> {
         let inserted = sqlx::query(
-            "INSERT INTO users (name, display_name, password_hash, is_admin, enabled, created_at) \
-             VALUES ($1, $2, $3, $4, 1, $5) RETURNING id",
+            "INSERT INTO users (name, display_name, email, password_hash, is_admin, enabled, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 1, $6) RETURNING id",
         )
         .bind(name)
         .bind(display_name)
+        .bind(email.trim().to_lowercase())
         .bind(password_hash)
         .bind(i64::from(is_admin))
         .bind(now())
@@ -235,6 +274,39 @@ impl Db {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(user_from_row).transpose()
+    }
+
+    /// The user with this email address (compared in lower case).
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, sqlx::Error> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
+        let row = sqlx::query(&sql)
+            .bind(email.trim().to_lowercase())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    /// Marks a user's address confirmed.
+    pub async fn mark_email_verified(&self, id: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE users SET email_verified = 1 WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Replaces a user's address with `email`, confirmed; `false` when another user has it.
+    pub async fn set_email(&self, id: i64, email: &str) -> Result<bool, sqlx::Error> {
+        let updated = sqlx::query("UPDATE users SET email = $1, email_verified = 1 WHERE id = $2")
+            .bind(email.trim().to_lowercase())
+            .bind(id)
+            .execute(&self.pool)
+            .await;
+        match updated {
+            Ok(_) => Ok(true),
+            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => Ok(false),
+            Err(error) => Err(error),
+        }
     }
 
     /// Every user, oldest first.
@@ -291,6 +363,15 @@ impl Db {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(user_from_row).transpose()
+    }
+
+    /// Whether `user_id` signs in with an OpenID Connect identity.
+    pub async fn has_oidc_link(&self, user_id: i64) -> Result<bool, sqlx::Error> {
+        let row = sqlx::query("SELECT 1 FROM oidc_links WHERE user_id = $1 LIMIT 1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
     }
 
     /// Links an OpenID Connect identity to a user; `false` if it was linked already.

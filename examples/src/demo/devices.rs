@@ -1,6 +1,6 @@
 //! The devices page: every signed-in login of the member (created, last seen, address,
 //! browser), "log out" for one of them and "log out all other devices". The registry behind
-//! it is configured in [`login_manager`](super::login_manager): logging a device out ends its
+//! it is configured in [`login_manager`](super::auth::login_manager): logging a device out ends its
 //! session and its remember cookie at once, on every worker (and, with Redis, every instance).
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -143,7 +143,7 @@ async fn log_out_other_devices(
     let revoked = devices.revoke_others().await?;
     ctx.audit(
         AuditEvent::OtherDevicesLoggedOut,
-        &format!("{revoked} devices"),
+        &crate::demo::pages::count(revoked, "device", "devices"),
     )
     .await?;
     FlashMessage::success(match revoked {

@@ -13,10 +13,11 @@
 use actix_web::web;
 use login_oidc::{Matched, Oidc, OidcEvent, OidcIdentity, OidcUsers};
 
+use super::Demo;
 use super::audit::{self, AuditEvent};
+use super::auth::Users;
 use super::db::User;
-use super::pages::marked_page;
-use super::{Demo, Users};
+use super::pages::message_page;
 
 /// The routes, when the demo is configured for OpenID Connect (nothing otherwise).
 pub fn routes(demo: &Demo) -> impl FnOnce(&mut web::ServiceConfig) + 'static {
@@ -27,9 +28,9 @@ pub fn routes(demo: &Demo) -> impl FnOnce(&mut web::ServiceConfig) + 'static {
                 db: demo.db.clone(),
             },
         )
-        .on_event(audit_event)
+        .event_sink(OidcAudit)
         .error_page(|error| {
-            marked_page(
+            message_page(
                 error.status(),
                 "Sign-in refused",
                 error.message(),
@@ -47,7 +48,7 @@ pub fn routes(demo: &Demo) -> impl FnOnce(&mut web::ServiceConfig) + 'static {
 
 /// Sign-ins and refusals go to the audit trail (with the error's code, never a token, code
 /// or state); a start only to the log.
-fn audit_event(event: &OidcEvent) {
+fn audit_event(event: &OidcEvent) -> Option<audit::Entry> {
     match event {
         OidcEvent::SignedIn {
             user_id, matched, ..
@@ -58,12 +59,36 @@ fn audit_event(event: &OidcEvent) {
                 Matched::Created => "new account",
                 _ => "account",
             };
-            audit::later(AuditEvent::OidcSignIn, user_id.parse().ok(), how);
+            return audit::entry(AuditEvent::OidcSignIn, user_id.parse().ok(), how);
+        }
+        // The provider was the first factor; the second step's entries follow.
+        OidcEvent::SecondFactorAsked { user_id, .. } => {
+            return audit::entry(
+                AuditEvent::OidcSignIn,
+                user_id.parse().ok(),
+                "second factor asked",
+            );
         }
         OidcEvent::Refused { error } => {
-            audit::later(AuditEvent::OidcRefused, None, error.code());
+            return audit::entry(AuditEvent::OidcRefused, None, error.code());
         }
         _ => {}
+    }
+    None
+}
+
+/// The sink that writes the sign-ins' entries in the audit trail, awaited by login-oidc
+/// before its answer goes out.
+#[derive(Debug, Clone, Copy)]
+pub struct OidcAudit;
+
+impl login_oidc::OidcEventSink for OidcAudit {
+    async fn deliver(
+        &self,
+        event: &OidcEvent,
+        req: &actix_web::HttpRequest,
+    ) -> actix_web::Result<()> {
+        audit::write(req, audit_event(event)).await
     }
 }
 

@@ -1,13 +1,16 @@
 //! Password hashing: argon2id with the `argon2` crate's defaults (OWASP's parameters: 19 MiB,
-//! two passes, one lane), run off the async executor on the blocking pool, with at most one
-//! hash per core at a time. Each hash holds 19 MiB; a flood of logins waits for a permit
-//! instead of holding gigabytes.
+//! two passes, one lane), off the async executor on threads of its own, one per core, at the
+//! operating system's lowest priority: a flood of logins takes only the time the pages leave
+//! free, and never starves them. Each hash holds 19 MiB while it runs; at most 64 hashes per
+//! core wait, and a login beyond that is refused at once as busy (the site answers 503), so a
+//! flood neither holds memory nor queues for minutes.
 
-use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 /// Why hashing failed (never because a password was wrong).
 #[derive(Debug, thiserror::Error)]
@@ -15,18 +18,20 @@ pub enum PasswordError {
     /// argon2 refused its input.
     #[error("password hashing failed: {0}")]
     Hash(String),
-    /// The blocking task died.
-    #[error("the password hashing task failed: {0}")]
-    Task(#[from] actix_web::rt::task::JoinError),
-    /// The semaphore was closed (never, in practice).
-    #[error("the password hashing queue is closed")]
+    /// The hashing threads are gone (a hash panicked, or the process is ending).
+    #[error("the password hashing threads are gone")]
     Closed,
+    /// Too many hashes are waiting: try again shortly.
+    #[error("too many password checks are waiting")]
+    Busy,
 }
 
-/// Hashes and verifies passwords, a bounded number at a time. Clones share the bound.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Hashes and verifies passwords on the hashing threads. Clones share them.
 #[derive(Clone)]
 pub struct Passwords {
-    permits: Arc<Semaphore>,
+    jobs: SyncSender<Job>,
     /// Verified against when a name is unknown, so an unknown name costs as long as a wrong
     /// password and the timing does not tell which names exist.
     dummy_hash: Arc<str>,
@@ -34,9 +39,7 @@ pub struct Passwords {
 
 impl std::fmt::Debug for Passwords {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Passwords")
-            .field("available_permits", &self.permits.available_permits())
-            .finish_non_exhaustive()
+        f.debug_struct("Passwords").finish_non_exhaustive()
     }
 }
 
@@ -58,12 +61,45 @@ fn verify_now(password: &str, hash: &str) -> bool {
     })
 }
 
+/// The longest queue of waiting hashes, per hashing thread.
+const WAITING_PER_THREAD: usize = 64;
+
+/// A hashing thread: at the lowest priority, it runs jobs until the last sender is gone.
+fn hashing_thread(jobs: Arc<Mutex<Receiver<Job>>>) {
+    // Below every request-serving thread: where the system refuses, it runs at the normal
+    // priority, still bounded by the queue.
+    if let Err(error) =
+        thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
+    {
+        tracing::warn!(?error, "password hashing runs at the normal priority");
+    }
+    loop {
+        let job = {
+            let jobs = jobs.lock().unwrap_or_else(PoisonError::into_inner);
+            jobs.recv()
+        };
+        match job {
+            Ok(job) => job(),
+            Err(_) => return,
+        }
+    }
+}
+
 impl Passwords {
-    /// One permit per core.
+    /// One hashing thread per core.
     pub fn new() -> Result<Self, PasswordError> {
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        let (jobs, receiver) = sync_channel::<Job>(threads * WAITING_PER_THREAD);
+        let receiver = Arc::new(Mutex::new(receiver));
+        for i in 0..threads {
+            let receiver = Arc::clone(&receiver);
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || hashing_thread(receiver))
+                .map_err(|error| PasswordError::Hash(error.to_string()))?;
+        }
         Ok(Passwords {
-            permits: Arc::new(Semaphore::new(cores)),
+            jobs,
             dummy_hash: hash_now("not anyone's password")?.into(),
         })
     }
@@ -72,12 +108,16 @@ impl Passwords {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, PasswordError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| PasswordError::Closed)?;
-        Ok(actix_web::rt::task::spawn_blocking(work).await?)
+        let (done, result) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            // The waiting request may be gone; its answer then goes nowhere.
+            let _ = done.send(work());
+        });
+        self.jobs.try_send(job).map_err(|error| match error {
+            TrySendError::Full(_) => PasswordError::Busy,
+            TrySendError::Disconnected(_) => PasswordError::Closed,
+        })?;
+        result.await.map_err(|_| PasswordError::Closed)
     }
 
     /// The PHC string of a new argon2id hash of `password`.

@@ -11,15 +11,20 @@ use actix_web::cookie::time::Duration;
 use actix_web::dev::ResponseHead;
 use actix_web_flash_messages::FlashMessage;
 use actix_web_flash_messages::storage::{self, FlashMessageStore};
+use login_stores::postgres::PgSessionStore;
 use std::collections::HashMap;
 
-/// Cookie sessions (the default) or Redis sessions (several servers, server-side logout).
+/// Cookie sessions (the default), Redis sessions, or PostgreSQL sessions (several servers,
+/// server-side logout).
 #[derive(Clone)]
 pub enum SessionBackend {
     /// The session is the cookie (encrypted and signed).
     Cookie,
     /// The cookie holds a key to the session in Redis.
     Redis(RedisSessionStore),
+    /// The cookie holds a key to the session in PostgreSQL (`DATABASE_URL=postgres://…`
+    /// without `REDIS_URL`).
+    Postgres(PgSessionStore),
 }
 
 impl std::fmt::Debug for SessionBackend {
@@ -27,6 +32,7 @@ impl std::fmt::Debug for SessionBackend {
         f.write_str(match self {
             SessionBackend::Cookie => "SessionBackend::Cookie",
             SessionBackend::Redis(_) => "SessionBackend::Redis",
+            SessionBackend::Postgres(_) => "SessionBackend::Postgres",
         })
     }
 }
@@ -38,6 +44,7 @@ impl SessionStore for SessionBackend {
         match self {
             SessionBackend::Cookie => CookieSessionStore::default().load(key).await,
             SessionBackend::Redis(store) => store.load(key).await,
+            SessionBackend::Postgres(store) => store.load(key).await,
         }
     }
 
@@ -45,6 +52,7 @@ impl SessionStore for SessionBackend {
         match self {
             SessionBackend::Cookie => CookieSessionStore::default().save(state, ttl).await,
             SessionBackend::Redis(store) => store.save(state, ttl).await,
+            SessionBackend::Postgres(store) => store.save(state, ttl).await,
         }
     }
 
@@ -57,6 +65,7 @@ impl SessionStore for SessionBackend {
         match self {
             SessionBackend::Cookie => CookieSessionStore::default().update(key, state, ttl).await,
             SessionBackend::Redis(store) => store.update(key, state, ttl).await,
+            SessionBackend::Postgres(store) => store.update(key, state, ttl).await,
         }
     }
 
@@ -64,6 +73,7 @@ impl SessionStore for SessionBackend {
         match self {
             SessionBackend::Cookie => CookieSessionStore::default().update_ttl(key, ttl).await,
             SessionBackend::Redis(store) => store.update_ttl(key, ttl).await,
+            SessionBackend::Postgres(store) => store.update_ttl(key, ttl).await,
         }
     }
 
@@ -71,6 +81,7 @@ impl SessionStore for SessionBackend {
         match self {
             SessionBackend::Cookie => CookieSessionStore::default().delete(key).await,
             SessionBackend::Redis(store) => store.delete(key).await,
+            SessionBackend::Postgres(store) => store.delete(key).await,
         }
     }
 }

@@ -177,6 +177,12 @@ impl LoginThrottle {
         self.address.failed(&[&address_key(client)]).await
     }
 
+    /// The counters, for other throttles over the same store (the account flows', whose keys
+    /// are their own).
+    pub fn counters(&self) -> Counters {
+        self.account.store().clone()
+    }
+
     /// A successful login resets the account's counter (not the address's).
     pub async fn succeeded(&self, name: &str) -> Result<(), CounterError> {
         self.account.succeeded(&account_key(name)).await
