@@ -21,12 +21,14 @@ def connect(port):
     return http.client.HTTPConnection("127.0.0.1", int(port), timeout=60)
 
 
-def get(conn, path, cookie):
+def get(conn, path, cookie, with_cookies=False):
     headers = {"User-Agent": AGENT}
     if cookie:
         headers["Cookie"] = cookie
     conn.request("GET", path, headers=headers)
     resp = conn.getresponse()
+    if with_cookies:
+        return resp.status, resp.read(), resp.msg.get_all("Set-Cookie") or []
     return resp.status, resp.read()
 
 
@@ -50,9 +52,13 @@ def login(port, mode):
 
 def check(port, path, cookie):
     conn = connect(port)
-    status, body = get(conn, path, cookie)
+    status, body, set_cookies = get(conn, path, cookie, with_cookies=True)
     if (status, body) != (200, b"42"):
         sys.exit(f"check: with the cookie {path} gave {status} {body[:80]!r}, not 200 '42'")
+    # A session login replayed by the same client changes nothing: no Set-Cookie. One would
+    # mean the load takes another path (session protection's mismatch, say) than measured.
+    if cookie and REMEMBER + "=" not in cookie and set_cookies:
+        sys.exit(f"check: the replayed session cookie got Set-Cookie {set_cookies}")
     if path == "/protected" and cookie:
         status, body = get(connect(port), path, None)
         if status != 401:

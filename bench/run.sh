@@ -17,7 +17,10 @@
 # Ratios are to the bare actix-web row and to actix-identity on the same store, from this run.
 #
 # Needs: cargo, python3 (with venv), valgrind, wrk (installed with apt-get when missing), a
-# Redis on $REDIS_URL for the Redis rows. Creates bench/.venv from PyPI for Flask-Login.
+# Redis on $REDIS_URL for the Redis rows, PostgreSQL on $PG_ADMIN_URL for the PostgreSQL row
+# (psql; the script creates the database bench_login), redis-server and redis-cli for the
+# Redis Cluster row (the script starts a cluster of three primaries on free loopback ports and
+# stops it at exit). Creates bench/.venv from PyPI for Flask-Login.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -29,6 +32,9 @@ N2=${N2:-1300}
 DURATION=${DURATION:-10}
 CONNS=${CONNS:-8}
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
+PG_ADMIN_URL=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/test}
+# Built binaries: cargo's target directory ($CARGO_TARGET_DIR when set).
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 PORT=${PORT:-18080}
 ROWS=${ROWS:-}      # a space-separated subset of the row names, for a quick look
 NO_LOAD=${NO_LOAD:-} # set: instructions only, no wrk (a quick look, not for BENCHMARKS.md)
@@ -44,7 +50,7 @@ if ! command -v wrk >/dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
 fi
-if [ ! -x bench/.venv/bin/gunicorn ]; then
+if [ ! -x bench/.venv/bin/gunicorn ] && { [ -z "$ROWS" ] || [[ " $ROWS " == *" flask"* ]]; }; then
     python3 -m venv bench/.venv
     bench/.venv/bin/pip install -q -r bench/flask/requirements.txt
 fi
@@ -52,9 +58,9 @@ fi
 say "build (release)"
 cargo build --release -p examples --bin bench-server
 # The peer has its own lock file; it shares the target dir so common crates build once.
-cargo build --release --manifest-path bench/identity-peer/Cargo.toml --target-dir "$ROOT/target"
-OURS=$ROOT/target/release/bench-server
-PEER=$ROOT/target/release/identity-peer
+cargo build --release --manifest-path bench/identity-peer/Cargo.toml --target-dir "$TARGET"
+OURS=$TARGET/release/bench-server
+PEER=$TARGET/release/identity-peer
 GUNICORN="$ROOT/bench/.venv/bin/gunicorn -w 1 --chdir $ROOT/bench/flask app:app -b"
 
 client() { python3 "$ROOT/bench/client.py" "$@"; }
@@ -69,7 +75,7 @@ wait_port() { # bounded: 120 s (valgrind start-up is slow)
 
 stop() { # SIGINT: actix (and gunicorn) shut down cleanly, so callgrind writes its counts
     kill -INT "$1" 2>/dev/null || true
-    for _ in $(seq 1 300); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+    for _ in $(seq 1 1200); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
     kill -KILL "$1" 2>/dev/null || true
     wait "$1" 2>/dev/null || true
 }
@@ -104,6 +110,76 @@ cookie_for() { # $1 = none|session|remember
         *) client login "$PORT" "$1" ;;
     esac
 }
+
+wanted() { [ -z "$ROWS" ] || [[ " $ROWS " == *" $1 "* ]]; }
+
+# The PostgreSQL row's database, made once; the server makes its table (login_sessions).
+DATABASE_URL=${PG_ADMIN_URL%/*}/bench_login
+if wanted ours-postgres; then
+    say "PostgreSQL (database bench_login)"
+    psql "$PG_ADMIN_URL" -tAc "SELECT 1 FROM pg_database WHERE datname = 'bench_login'" | grep -q 1 \
+        || psql "$PG_ADMIN_URL" -qc "CREATE DATABASE bench_login" \
+        || fail "could not create the database bench_login on $PG_ADMIN_URL"
+fi
+
+# The Redis Cluster row's cluster: three primaries (no replicas: a write waits for none, as
+# with the single Redis), on free loopback ports whose bus ports (+10000) are free too.
+CLUSTER_PIDS=()
+CLUSTER_DIR=""
+stop_cluster() {
+    local pid
+    for pid in "${CLUSTER_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${CLUSTER_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    [ -n "$CLUSTER_DIR" ] && rm -rf "$CLUSTER_DIR"
+    return 0
+}
+start_cluster() {
+    command -v redis-server >/dev/null && command -v redis-cli >/dev/null \
+        || fail "redis-server and redis-cli are missing (apt-get install -y redis-server redis-tools)"
+    CLUSTER_DIR=$(mktemp -d)
+    trap stop_cluster EXIT
+    local ports port addresses=() urls=()
+    ports=$(python3 -c '
+import socket
+found = []
+while len(found) < 3:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
+    if port + 10000 > 65535: continue
+    b = socket.socket()
+    try: b.bind(("127.0.0.1", port + 10000))
+    except OSError: continue
+    finally: b.close()
+    found.append(port)
+print(" ".join(map(str, found)))')
+    for port in $ports; do
+        (cd "$CLUSTER_DIR" && exec redis-server --port "$port" --bind 127.0.0.1 \
+            --cluster-enabled yes --cluster-config-file "nodes-$port.conf" \
+            --appendonly no --save "" >"$CLUSTER_DIR/$port.log" 2>&1) &
+        CLUSTER_PIDS+=($!)
+        addresses+=("127.0.0.1:$port")
+        urls+=("redis://127.0.0.1:$port")
+    done
+    for port in $ports; do
+        for _ in $(seq 1 100); do
+            redis-cli -p "$port" ping >/dev/null 2>&1 && break
+            sleep 0.1
+        done
+    done
+    redis-cli --cluster create "${addresses[@]}" --cluster-replicas 0 --cluster-yes >/dev/null \
+        || fail "redis-cli --cluster create failed"
+    for _ in $(seq 1 100); do
+        redis-cli -p "${ports%% *}" cluster info | grep -q "cluster_state:ok" && break
+        sleep 0.1
+    done
+    redis-cli -p "${ports%% *}" cluster info | grep -q "cluster_state:ok" || fail "the cluster is not ok"
+    CLUSTER_URLS=$(IFS=,; echo "${urls[*]}")
+}
+CLUSTER_URLS=""
+if wanted ours-redis-cluster; then
+    say "Redis Cluster (three primaries)"
+    start_cluster
+    echo "$CLUSTER_URLS" >&2
+fi
 
 printf 'row\treq_s\tp50\tp99\tcpu_us\tir\n' >"$OUT/results.tsv"
 
@@ -153,6 +229,8 @@ row() {
             BENCH_FIXED_KEYS=1 start "$@"
             cookie=$(cookie_for "$mode")
             grind_cookie=${grind_cookie:-$cookie}
+            # Devices in memory end with the process: each run's login is its own device.
+            [[ $name == *devices-memory* ]] && grind_cookie=$cookie
             client run "$PORT" "$path" "$grind_cookie" "$n"
             stop "$SERVER"
             totals+=("$(awk '/^(summary|totals):/ {print $2; exit}' "$OUT/$name.$n.callgrind")")
@@ -165,12 +243,20 @@ row() {
 
 row bare none /protected yes ours --bare
 row identity session /protected yes peer
+row identity-lookup session /protected yes peer --lookup
 row ours-off session /protected yes ours --protection off
 row ours-basic session /protected yes ours
 row ours-session-hash session /protected yes ours --session-hash
 row ours-remember remember /protected yes ours
 row identity-redis session /protected yes peer --store redis --redis-url "$REDIS_URL"
+row identity-lookup-redis session /protected yes peer --lookup --store redis --redis-url "$REDIS_URL"
 row ours-redis session /protected yes ours --store redis --redis-url "$REDIS_URL"
+# Issue 20: login-stores' PostgreSQL store and its Redis stores on a Redis Cluster.
+row ours-postgres session /protected yes ours --store postgres --database-url "$DATABASE_URL"
+row ours-redis-cluster session /protected yes ours --store redis-cluster --cluster-urls "$CLUSTER_URLS"
+row ours-devices-memory session /protected yes ours --devices memory
+row ours-devices-redis session /protected yes ours --devices redis --redis-url "$REDIS_URL"
+row ours-idle session /protected yes ours --idle-timeout 3600
 row open-no-manager none /open yes ours --no-manager
 row open-manager none /open yes ours
 if [ -n "${BEFORE_SERVER:-}" ]; then
@@ -184,5 +270,31 @@ fi
 row flask session /protected no flask
 row flask-remember remember /protected no flask
 
+# The login storm: the server pinned to CPU 0, the clients on CPU 1 (bench/storm.py).
+storm() {
+    if [ -n "$ROWS" ] && [[ " $ROWS " != *" storm "* ]]; then return 0; fi
+    say "login storm"
+    PORT=$((PORT + 1))
+    WRAP="taskset -c 0"
+    # Every storm client from its own address would need a proxy; the address limit is lifted
+    # for the first phases (only the per-account limit, over many accounts, holds), and kept at
+    # its default for the last, where the throttle must engage.
+    start ours --address-limit 1000000000
+    local cookie
+    cookie=$(cookie_for session)
+    taskset -c 1 python3 "$ROOT/bench/storm.py" "$PORT" "$cookie" "$DURATION" phases \
+        >"$OUT/storm.md"
+    stop "$SERVER"
+    PORT=$((PORT + 1))
+    start ours
+    cookie=$(cookie_for session)
+    taskset -c 1 python3 "$ROOT/bench/storm.py" "$PORT" "$cookie" "$DURATION" throttle \
+        >>"$OUT/storm.md"
+    stop "$SERVER"
+    cat "$OUT/storm.md" >&2
+}
+[ -n "$NO_LOAD" ] || storm
+
 say "table"
 python3 "$ROOT/bench/table.py" "$OUT/results.tsv" | tee "$OUT/results.md"
+if [ -f "$OUT/storm.md" ]; then cat "$OUT/storm.md" >>"$OUT/results.md"; fi

@@ -1,11 +1,14 @@
 //! actix-identity 0.9 on actix-session 0.11: the same routes as `bench-server`.
 //!
-//! `identity-peer --port P [--store cookie|redis] [--redis-url URL]`; `ACTIX_WORKERS` sets
-//! the worker count (default 1).
+//! `identity-peer --port P [--store cookie|redis] [--redis-url URL] [--lookup]`;
+//! `ACTIX_WORKERS` sets the worker count (default 1).
 //!
 //! - `POST /login` logs user `42` in and sets the session cookie;
 //! - `GET /protected` extracts `Identity` and answers its id, `42`, with 200, or 401 without
-//!   a login (the extractor's own answer).
+//!   a login (the extractor's own answer). With `--lookup` it does what an application on
+//!   actix-identity must write itself to have its user: parse the id and look the user up in
+//!   an in-memory map (the same map and user type as `bench-server`'s loader), answering 401
+//!   for an id that does not parse or names nobody.
 
 use actix_identity::{Identity, IdentityMiddleware};
 use actix_session::SessionMiddleware;
@@ -25,12 +28,46 @@ async fn protected(user: Identity) -> actix_web::Result<String> {
     user.id().map_err(actix_web::error::ErrorUnauthorized)
 }
 
+/// The user, as `bench-server` has it.
+#[derive(Debug, Clone)]
+struct User {
+    id: u32,
+    #[allow(dead_code)]
+    session_hash: Option<&'static str>,
+}
+
+/// The users, as `bench-server`'s loader keeps them.
+#[derive(Clone)]
+struct Users(std::sync::Arc<std::collections::HashMap<u32, User>>);
+
+#[get("/protected")]
+async fn protected_with_lookup(
+    identity: Identity,
+    users: actix_web::web::Data<Users>,
+) -> actix_web::Result<String> {
+    let id = identity.id().map_err(actix_web::error::ErrorUnauthorized)?;
+    let id: u32 = id
+        .parse()
+        .map_err(|_| actix_web::error::ErrorUnauthorized("no such user"))?;
+    let user = users
+        .0
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| actix_web::error::ErrorUnauthorized("no such user"))?;
+    Ok(user.id.to_string())
+}
+
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let mut port = 8089_u16;
     let mut redis_url = None;
+    let mut lookup = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
+        if arg == "--lookup" {
+            lookup = true;
+            continue;
+        }
         let value = args.next().unwrap_or_default();
         match arg.as_str() {
             "--port" => port = value.parse().map_err(std::io::Error::other)?,
@@ -57,27 +94,45 @@ async fn main() -> std::io::Result<()> {
         Key::generate()
     };
     match redis_url {
-        None => serve(port, workers, key, CookieSessionStore::default).await,
+        None => serve(port, workers, key, lookup, CookieSessionStore::default).await,
         Some(url) => {
             let store = RedisSessionStore::new(url)
                 .await
                 .map_err(|error| std::io::Error::other(error.to_string()))?;
-            serve(port, workers, key, move || store.clone()).await
+            serve(port, workers, key, lookup, move || store.clone()).await
         }
     }
 }
 
 /// Serves the two routes on sessions in `store`.
-async fn serve<St, F>(port: u16, workers: usize, key: Key, store: F) -> std::io::Result<()>
+async fn serve<St, F>(
+    port: u16,
+    workers: usize,
+    key: Key,
+    lookup: bool,
+    store: F,
+) -> std::io::Result<()>
 where
     St: SessionStore + 'static,
     F: Fn() -> St + Clone + Send + 'static,
 {
+    let users = Users(std::sync::Arc::new(std::collections::HashMap::from([(
+        42,
+        User {
+            id: 42,
+            session_hash: None,
+        },
+    )])));
     HttpServer::new(move || {
-        App::new()
-            .service(login)
-            .service(protected)
-            .wrap(IdentityMiddleware::default())
+        let app = App::new()
+            .app_data(actix_web::web::Data::new(users.clone()))
+            .service(login);
+        let app = if lookup {
+            app.service(protected_with_lookup)
+        } else {
+            app.service(protected)
+        };
+        app.wrap(IdentityMiddleware::default())
             .wrap(
                 SessionMiddleware::builder(store(), key.clone())
                     .cookie_secure(false)
