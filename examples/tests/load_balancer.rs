@@ -410,7 +410,10 @@ impl Browser {
     }
 
     async fn sign_up(&self, name: &str) -> Result<Page, reqwest::Error> {
-        self.get("/signup").await?;
+        let form = self.get("/signup").await?;
+        if form.status != StatusCode::OK {
+            return Ok(form);
+        }
         self.post(
             "/signup",
             &[
@@ -424,8 +427,14 @@ impl Browser {
         .await
     }
 
+    /// Opens the login form and posts it. When the form itself does not come (a 502 from
+    /// HAProxy for a request in flight on the killed instance), that answer is the result:
+    /// posting without the form's token would be refused, and count as the site's fault.
     async fn log_in(&self, name: &str, password: &str) -> Result<Page, reqwest::Error> {
-        self.get("/login").await?;
+        let form = self.get("/login").await?;
+        if form.status != StatusCode::OK {
+            return Ok(form);
+        }
         self.post(
             "/login",
             &[
@@ -438,7 +447,10 @@ impl Browser {
     }
 
     async fn log_out(&self) -> Result<Page, reqwest::Error> {
-        self.get("/").await?;
+        let home = self.get("/").await?;
+        if home.status != StatusCode::OK {
+            return Ok(home);
+        }
         self.post("/logout", &[]).await
     }
 
