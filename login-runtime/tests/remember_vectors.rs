@@ -29,14 +29,14 @@ struct Case {
     valid: bool,
 }
 
-/// The shared vectors live beside the repository: `<checkout>/../shared/vectors/`.
+/// The vectors made with the real Flask-Login 0.6.3 (`shared/vectors/` of the project),
+/// copied unchanged into `tests/vectors/` so that any checkout runs this suite.
 fn vectors() -> Vectors {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/vectors/flask_login_remember_cookies.json");
+        .join("tests/vectors/flask_login_remember_cookies.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|err| {
         panic!(
-            "cannot read the Flask-Login remember cookie vectors at {}: {err}; \
-             they live in the `shared/` directory beside the repository checkout",
+            "cannot read the Flask-Login remember cookie vectors at {}: {err}",
             path.display()
         )
     });
