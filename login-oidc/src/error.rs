@@ -165,6 +165,13 @@ pub enum Misconfiguration {
         "re-authentication needs an OpenID Connect provider (auth_time); this one is plain OAuth 2.0"
     )]
     ReauthenticationUnsupported,
+    /// The account has a second factor but the application installed no second step
+    /// (login-runtime's `SecondStepGate`, which login-mfa's `Mfa::configure` installs): the
+    /// provider alone must not log it in, and only the operator can add the step.
+    #[error(
+        "the account has a second factor and no second step is installed: configure login-mfa (`Mfa::configure`) or another `SecondStepGate`"
+    )]
+    NoSecondStep,
 }
 
 impl Misconfiguration {
@@ -178,6 +185,7 @@ impl Misconfiguration {
             Misconfiguration::NoClientAuthMethod { .. } => "no_client_auth_method",
             Misconfiguration::Endpoint(_) => "bad_endpoint",
             Misconfiguration::ReauthenticationUnsupported => "reauthentication_unsupported",
+            Misconfiguration::NoSecondStep => "no_second_step",
         }
     }
 }

@@ -4,7 +4,9 @@
 //! login-runtime, or a re-authentication that makes the current login fresh.
 
 use actix_session::Session;
-use login_runtime::{AfterFirstFactor, AuthMethod, AuthUser, FirstFactor, Login, is_safe_next};
+use login_runtime::{
+    AfterFirstFactor, AuthMethod, AuthUser, FirstFactor, Login, LoginError, is_safe_next,
+};
 use openidconnect::{CsrfToken, Nonce, PkceCodeChallenge};
 use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
@@ -267,6 +269,10 @@ pub(crate) async fn callback<S: OidcUsers>(
                 Ok(AfterFirstFactor::LoggedIn) => {}
                 Ok(AfterFirstFactor::SecondStep { url }) => second_step = Some(url),
                 Ok(_) => return Err(OidcError::Inactive),
+                // A set-up fault, not the visitor's session: the operator is told what to add.
+                Err(LoginError::NoSecondStep) => {
+                    return Err(Misconfiguration::NoSecondStep.into());
+                }
                 Err(error) => return Err(OidcError::Session(error.to_string())),
             }
             false

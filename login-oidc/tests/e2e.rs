@@ -289,7 +289,8 @@ async fn an_account_with_a_second_factor_is_not_signed_in_by_the_provider_alone(
     let (app, _provider) = TestApp::with_provider(options, &[]).await;
     let visitor = Visitor::new();
     let answer = visitor.sign_in(&app, "", "alice").await;
-    refused(&app, &visitor, &answer, 500, "session_error").await;
+    refused(&app, &visitor, &answer, 500, "no_second_step").await;
+    assert!(answer.body.contains("misconfigured"), "{}", answer.body);
 }
 
 #[actix_web::test]
