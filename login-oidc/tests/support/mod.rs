@@ -49,26 +49,55 @@ pub struct Provider {
 }
 
 impl Provider {
-    /// Starts the provider on `port` for a client redirecting to `redirect_uri`, with extra
-    /// flags (`--jwks impostor`, `--clock-skew -600`, …), and waits (bounded) until it serves
-    /// its discovery document.
-    pub async fn start(port: u16, redirect_uri: &str, flags: &[&str]) -> Provider {
+    /// Starts the provider for a client redirecting to `redirect_uri`, with extra flags
+    /// (`--jwks impostor`, `--clock-skew -600`, …), on a free port, and waits (bounded) until it
+    /// serves its discovery document. A start that does not serve within 20 s is stopped and
+    /// tried again on another port, at most three times; the failure says what each try saw.
+    pub async fn start(redirect_uri: &str, flags: &[&str]) -> Provider {
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            match Provider::try_start(free_port(), redirect_uri, flags).await {
+                Ok(provider) => return provider,
+                Err(failure) => {
+                    eprintln!("{failure}");
+                    failures.push(failure);
+                }
+            }
+        }
+        panic!("the test provider did not start in three tries: {failures:#?}");
+    }
+
+    async fn try_start(port: u16, redirect_uri: &str, flags: &[&str]) -> Result<Provider, String> {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/oidc-provider");
         assert!(
             dir.join("node_modules/oidc-provider").is_dir(),
             "run `npm ci` in {} first (.ci/run does)",
             dir.display()
         );
-        let child = Command::new(std::env::var("NODE").unwrap_or_else(|_| "node".into()))
+        let mut child = Command::new(std::env::var("NODE").unwrap_or_else(|_| "node".into()))
             .arg("provider.js")
             .args(["--port", &port.to_string(), "--redirect-uri", redirect_uri])
             .args(["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET])
             .args(flags)
             .current_dir(&dir)
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("node is installed");
+        // What node printed ("listening on …"), for the failure message.
+        let printed = Arc::new(Mutex::new(Vec::<String>::new()));
+        if let Some(stdout) = child.stdout.take() {
+            let printed = printed.clone();
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                for line in std::io::BufReader::new(stdout)
+                    .lines()
+                    .map_while(Result::ok)
+                {
+                    printed.lock().unwrap().push(line);
+                }
+            });
+        }
         let mut provider = Provider {
             issuer: format!("http://127.0.0.1:{port}"),
             child,
@@ -79,18 +108,22 @@ impl Provider {
             .timeout(Duration::from_secs(2))
             .build()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let started = Instant::now();
         loop {
             let last = match http.get(&discovery).send().await {
-                Ok(response) if response.status() == StatusCode::OK => return provider,
+                Ok(response) if response.status() == StatusCode::OK => return Ok(provider),
                 Ok(response) => format!("answered {}", response.status()),
-                Err(error) => error.to_string(),
+                Err(error) => format!("{error:?}"),
             };
-            assert!(
-                Instant::now() < deadline,
-                "the provider did not serve {discovery} within 30 s (node: {:?}; last try: {last})",
-                provider.child.try_wait()
-            );
+            if started.elapsed() > Duration::from_secs(20) {
+                let status = provider.child.try_wait();
+                provider.stop();
+                return Err(format!(
+                    "the provider did not serve {discovery} within 20 s (node: {status:?}; \
+                     it printed {:?}; last try: {last})",
+                    printed.lock().unwrap()
+                ));
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -624,7 +657,7 @@ impl TestApp {
     /// The app and a provider that knows it, both running.
     pub async fn with_provider(options: AppOptions, flags: &[&str]) -> (TestApp, Provider) {
         let (listener, base) = TestApp::bind();
-        let provider = Provider::start(free_port(), &format!("{base}/oidc/callback"), flags).await;
+        let provider = Provider::start(&format!("{base}/oidc/callback"), flags).await;
         let app = TestApp::serve(listener, &provider.issuer, options);
         (app, provider)
     }
