@@ -134,8 +134,31 @@ async fn a_killed_cluster_primary_is_a_clean_5xx_until_its_replica_takes_over() 
         "every answer within a bounded time: {:?}",
         counts.slowest
     );
-    // New logins and logouts work again, on every slot.
-    let counts = load(&app, 8, Duration::from_secs(2), "cluster-after", async {}).await;
-    assert_eq!(counts.clean_errors + counts.other_errors, 0, "{counts:?}");
-    assert_eq!(counts.wrong_user + counts.survived_logout, 0);
+    // New logins and logouts work again, on every slot, soon after the cluster has recovered:
+    // a 2 s load without a single error within five tries. The client may still hold a
+    // connection to the killed node's old process for its first use (a clean 5xx, counted
+    // and shown); the store must not need a restart of the app.
+    let mut tries = Vec::new();
+    let recovered = loop {
+        let counts = load(&app, 8, Duration::from_secs(2), "cluster-after", async {}).await;
+        assert_eq!(counts.wrong_user + counts.survived_logout, 0, "{counts:?}");
+        assert_eq!(counts.other_errors, 0, "{counts:?}");
+        let clean = counts.clean_errors == 0;
+        tries.push(counts);
+        if clean || tries.len() == 5 {
+            break clean;
+        }
+    };
+    println!(
+        "after the recovery: {} load(s) of 2 s until one had no error: {:?}",
+        tries.len(),
+        tries
+            .iter()
+            .map(|counts| (counts.requests, counts.clean_errors, &counts.first_errors))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        recovered,
+        "five loads after the recovery all had errors: {tries:?}"
+    );
 }

@@ -147,7 +147,8 @@ where
         }
         Err(error) => Answer {
             status: error.as_response_error().status_code().as_u16(),
-            body: String::new(),
+            // What the store said, for a failing test's message (the app's own 500 is opaque).
+            body: error.to_string(),
             elapsed,
         },
     }
@@ -166,6 +167,8 @@ pub struct Counts {
     pub lost_logins: usize,
     pub logouts: usize,
     pub slowest: Duration,
+    /// The first few clean errors (status and what the store said), to say why in a failure.
+    pub first_errors: Vec<String>,
 }
 
 impl Counts {
@@ -179,6 +182,15 @@ impl Counts {
         self.lost_logins += other.lost_logins;
         self.logouts += other.logouts;
         self.slowest = self.slowest.max(other.slowest);
+        for error in &other.first_errors {
+            self.note_error(error.clone());
+        }
+    }
+
+    fn note_error(&mut self, error: String) {
+        if self.first_errors.len() < 3 {
+            self.first_errors.push(error);
+        }
     }
 
     /// Counts an answer that should be `expect` (or a clean 5xx); `Some(body)` when it was a 200.
@@ -199,6 +211,8 @@ impl Counts {
             }
             500 | 503 => {
                 self.clean_errors += 1;
+                let said: String = answer.body.chars().take(200).collect();
+                self.note_error(format!("{}: {said}", answer.status));
                 None
             }
             other => {
