@@ -1145,8 +1145,12 @@ mod account;
 mod mail;
 #[path = "demo/mfa.rs"]
 mod mfa;
+#[path = "../oidc-provider/start.rs"]
+mod oidc_provider;
 #[path = "demo/polish.rs"]
 mod polish;
+
+use oidc_provider::NodeProvider;
 
 use mfa::{
     a_login_made_before_enrolment_steps_up_with_a_code_for_the_admin_page,
@@ -1350,50 +1354,30 @@ async fn oidc_refusals_are_demo_pages_and_audited() {
 /// examples/oidc-provider/provider.js, running on a free port; killed when dropped.
 struct OidcTestProvider {
     issuer: String,
-    child: std::process::Child,
+    _node: NodeProvider,
 }
 
 impl OidcTestProvider {
-    /// Starts the provider for a client redirecting to `redirect_uri` and waits (bounded)
-    /// until it serves its discovery document.
+    /// Starts the provider for a client redirecting to `redirect_uri` and waits (bounded, with
+    /// retries: `oidc-provider/start.rs`) until it serves its discovery document.
     async fn start(redirect_uri: &str) -> OidcTestProvider {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("oidc-provider");
-        assert!(
-            dir.join("node_modules/oidc-provider").is_dir(),
-            "run `npm ci` in {} first (.ci/run does)",
-            dir.display()
-        );
-        let port = free_port().to_string();
-        let child = std::process::Command::new("node")
-            .arg("provider.js")
-            .args(["--port", &port, "--redirect-uri", redirect_uri])
-            .args(["--client-id", OIDC_CLIENT_ID])
-            .args(["--client-secret", OIDC_CLIENT_SECRET])
-            .current_dir(&dir)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("node is installed");
-        let provider = OidcTestProvider {
-            issuer: format!("http://127.0.0.1:{port}"),
-            child,
-        };
-        let discovery = format!("{}/.well-known/openid-configuration", provider.issuer);
-        for _ in 0..300 {
-            if let Ok(response) = reqwest::get(&discovery).await
-                && response.status().is_success()
-            {
-                return provider;
-            }
-            actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+        let node = NodeProvider::start(
+            &dir,
+            &[
+                "--redirect-uri",
+                redirect_uri,
+                "--client-id",
+                OIDC_CLIENT_ID,
+                "--client-secret",
+                OIDC_CLIENT_SECRET,
+            ],
+        )
+        .await;
+        OidcTestProvider {
+            issuer: node.issuer.clone(),
+            _node: node,
         }
-        panic!("the provider did not serve {discovery} within 30 s");
-    }
-}
-
-impl Drop for OidcTestProvider {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -5,13 +5,14 @@
 
 pub mod github;
 pub mod idp;
+#[path = "../../../examples/oidc-provider/start.rs"]
+mod node;
 
 use std::collections::HashMap;
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_session::SessionMiddleware;
 use actix_session::storage::{CookieSessionStore, RedisSessionStore};
@@ -27,6 +28,8 @@ use login_runtime::{
 };
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::{StatusCode, Url};
+
+use node::NodeProvider;
 
 pub const CLIENT_ID: &str = "login-oidc-test";
 pub const CLIENT_SECRET: &str = "login-oidc-test-secret-0123456789abcdef";
@@ -45,86 +48,22 @@ pub fn free_port() -> u16 {
 /// examples/oidc-provider/provider.js, running; killed when dropped.
 pub struct Provider {
     pub issuer: String,
-    child: Child,
+    node: NodeProvider,
 }
 
 impl Provider {
     /// Starts the provider for a client redirecting to `redirect_uri`, with extra flags
-    /// (`--jwks impostor`, `--clock-skew -600`, …), on a free port, and waits (bounded) until it
-    /// serves its discovery document. A start that does not serve within 20 s is stopped and
-    /// tried again on another port, at most three times; the failure says what each try saw.
+    /// (`--jwks impostor`, `--clock-skew -600`, …), on a free port, and waits (bounded, with
+    /// retries: `examples/oidc-provider/start.rs`) until it serves its discovery document.
     pub async fn start(redirect_uri: &str, flags: &[&str]) -> Provider {
-        let mut failures = Vec::new();
-        for _ in 0..3 {
-            match Provider::try_start(free_port(), redirect_uri, flags).await {
-                Ok(provider) => return provider,
-                Err(failure) => {
-                    eprintln!("{failure}");
-                    failures.push(failure);
-                }
-            }
-        }
-        panic!("the test provider did not start in three tries: {failures:#?}");
-    }
-
-    async fn try_start(port: u16, redirect_uri: &str, flags: &[&str]) -> Result<Provider, String> {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/oidc-provider");
-        assert!(
-            dir.join("node_modules/oidc-provider").is_dir(),
-            "run `npm ci` in {} first (.ci/run does)",
-            dir.display()
-        );
-        let mut child = Command::new(std::env::var("NODE").unwrap_or_else(|_| "node".into()))
-            .arg("provider.js")
-            .args(["--port", &port.to_string(), "--redirect-uri", redirect_uri])
-            .args(["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET])
-            .args(flags)
-            .current_dir(&dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("node is installed");
-        // What node printed ("listening on …"), for the failure message.
-        let printed = Arc::new(Mutex::new(Vec::<String>::new()));
-        if let Some(stdout) = child.stdout.take() {
-            let printed = printed.clone();
-            std::thread::spawn(move || {
-                use std::io::BufRead;
-                for line in std::io::BufReader::new(stdout)
-                    .lines()
-                    .map_while(Result::ok)
-                {
-                    printed.lock().unwrap().push(line);
-                }
-            });
-        }
-        let mut provider = Provider {
-            issuer: format!("http://127.0.0.1:{port}"),
-            child,
-        };
-        let discovery = format!("{}/.well-known/openid-configuration", provider.issuer);
-        // Each try bounded: a port some other listener took must not stall the wait.
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .build()
-            .unwrap();
-        let started = Instant::now();
-        loop {
-            let last = match http.get(&discovery).send().await {
-                Ok(response) if response.status() == StatusCode::OK => return Ok(provider),
-                Ok(response) => format!("answered {}", response.status()),
-                Err(error) => format!("{error:?}"),
-            };
-            if started.elapsed() > Duration::from_secs(20) {
-                let status = provider.child.try_wait();
-                provider.stop();
-                return Err(format!(
-                    "the provider did not serve {discovery} within 20 s (node: {status:?}; \
-                     it printed {:?}; last try: {last})",
-                    printed.lock().unwrap()
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut args = vec!["--redirect-uri", redirect_uri];
+        args.extend(["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET]);
+        args.extend(flags);
+        let node = NodeProvider::start(&dir, &args).await;
+        Provider {
+            issuer: node.issuer.clone(),
+            node,
         }
     }
 
@@ -163,14 +102,7 @@ impl Provider {
 
     /// Stops the provider now (it is down from here on).
     pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Provider {
-    fn drop(&mut self) {
-        self.stop();
+        self.node.stop();
     }
 }
 
