@@ -9,11 +9,11 @@ use std::rc::Rc;
 use std::time::SystemTime;
 
 use actix_web::HttpRequest;
-use login_runtime::throttle::{MemoryThrottleStore, ThrottleStore};
+use login_runtime::throttle::{MemoryThrottleStore, SharedThrottleStore, ThrottleStore};
 use login_runtime::{AuthUser, DeviceRegistry, SecretKey};
 
 use crate::clock::Clock;
-use crate::services::{DynDevices, SharedThrottleStore, ThrottleError, Throttles};
+use crate::services::{DynDevices, ThrottleError, Throttles};
 
 use crate::config::{AccountConfig, ConfigError, Verification};
 use crate::error::AccountError;
@@ -126,7 +126,7 @@ impl<S: AccountUsers> Account<S> {
         key: &SecretKey,
         mailer: impl Mailer,
     ) -> Result<Account<S>, ConfigError> {
-        let throttle_store = SharedThrottleStore(Rc::new(MemoryThrottleStore::default()));
+        let throttle_store = SharedThrottleStore::new(MemoryThrottleStore::default());
         Ok(Account {
             users: Rc::new(users),
             hasher: Hasher::new(key).ok_or(ConfigError::Key)?,
@@ -153,7 +153,7 @@ impl<S: AccountUsers> Account<S> {
     /// Keeps the throttles' counters in `store` (login-runtime's `ThrottleStore`: a database
     /// or Redis, shared by every instance) instead of memory.
     pub fn throttle_store(mut self, store: impl ThrottleStore) -> Self {
-        self.throttles = Throttles::new(SharedThrottleStore(Rc::new(store)), &self.config);
+        self.throttles = Throttles::new(SharedThrottleStore::new(store), &self.config);
         self
     }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use actix_session::SessionExt;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{FromRequest, HttpRequest, HttpResponse};
-use login_runtime::throttle::{MemoryThrottleStore, Throttle, ThrottleStore};
+use login_runtime::throttle::{MemoryThrottleStore, SharedThrottleStore, Throttle, ThrottleStore};
 use login_runtime::{
     AfterFirstFactor, AuthMethod, AuthUser, Device, DeviceRegistry, FirstFactor, Login,
     LoginOptions, SecondStepHandler, SecretKey, UserLoader,
@@ -26,7 +26,7 @@ use crate::events::{ErasedSink, Factor, MfaEvent, MfaEventSink, PENDING};
 use crate::pages::{DefaultPages, DynPages, MfaPages};
 use crate::pending::{self, Pending, PendingFactor};
 use crate::secrets::Keys;
-use crate::services::{DynDevices, SharedThrottleStore};
+use crate::services::DynDevices;
 use crate::store::{MemoryMfaStore, MfaStore, PasskeyRecord, TotpRecord};
 use crate::totp::{Totp, TotpAlgorithm, qr_svg};
 
@@ -248,7 +248,7 @@ where
             .build()
             .map_err(|e| ConfigError::RelyingParty(e.to_string()))?;
         let throttle = Throttle::new(
-            SharedThrottleStore(Rc::new(MemoryThrottleStore::default())),
+            SharedThrottleStore::new(MemoryThrottleStore::default()),
             config.code_attempts,
             config.code_window,
         );
@@ -284,7 +284,7 @@ where
     pub fn throttle_store(mut self, store: impl ThrottleStore) -> Self {
         let config = &self.inner.config;
         let throttle = Throttle::new(
-            SharedThrottleStore(Rc::new(store)),
+            SharedThrottleStore::new(store),
             config.code_attempts,
             config.code_window,
         );

@@ -30,6 +30,8 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures_util::future::LocalBoxFuture;
+
 /// The failures counted for one key in its current window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FailureCount {
@@ -111,6 +113,101 @@ impl ThrottleStore for MemoryThrottleStore {
     async fn reset(&self, key: &str) -> Result<(), Self::Error> {
         self.with_windows(|windows| windows.remove(key));
         Ok(())
+    }
+}
+
+/// Any [`ThrottleStore`] behind one type, for a crate or an app that holds the store the
+/// application chose without naming it (login-account's and login-mfa's throttles). Clones
+/// share the store; its errors come as text.
+///
+/// ```
+/// use std::time::Duration;
+/// use login_runtime::throttle::{MemoryThrottleStore, SharedThrottleStore, Throttle};
+///
+/// # #[actix_web::main(system = "actix_web::rt::System")] async fn main() {
+/// let store = SharedThrottleStore::new(MemoryThrottleStore::default());
+/// let per_address = Throttle::new(store.clone(), 3, Duration::from_secs(60));
+/// let per_client = Throttle::new(store, 10, Duration::from_secs(60));
+/// per_address.failed(&["address:alice@example.com"]).await.unwrap();
+/// assert!(per_client.check(&["client:192.0.2.1"]).await.unwrap().is_none());
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct SharedThrottleStore(std::rc::Rc<dyn DynThrottleStore>);
+
+impl SharedThrottleStore {
+    /// Holds `store`.
+    pub fn new(store: impl ThrottleStore) -> Self {
+        SharedThrottleStore(std::rc::Rc::new(store))
+    }
+}
+
+impl Debug for SharedThrottleStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedThrottleStore")
+    }
+}
+
+impl ThrottleStore for SharedThrottleStore {
+    type Error = String;
+
+    async fn count(&self, key: &str) -> Result<Option<FailureCount>, String> {
+        self.0.count(key).await
+    }
+
+    async fn add_failure(&self, key: &str, window: Duration) -> Result<FailureCount, String> {
+        self.0.add_failure(key, window).await
+    }
+
+    async fn reset(&self, key: &str) -> Result<(), String> {
+        self.0.reset(key).await
+    }
+}
+
+/// [`ThrottleStore`] with boxed futures, so [`SharedThrottleStore`] can hold any store.
+trait DynThrottleStore {
+    fn count<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> LocalBoxFuture<'a, Result<Option<FailureCount>, String>>;
+    fn add_failure<'a>(
+        &'a self,
+        key: &'a str,
+        window: Duration,
+    ) -> LocalBoxFuture<'a, Result<FailureCount, String>>;
+    fn reset<'a>(&'a self, key: &'a str) -> LocalBoxFuture<'a, Result<(), String>>;
+}
+
+impl<T: ThrottleStore> DynThrottleStore for T {
+    fn count<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> LocalBoxFuture<'a, Result<Option<FailureCount>, String>> {
+        Box::pin(async move {
+            ThrottleStore::count(self, key)
+                .await
+                .map_err(|error| error.to_string())
+        })
+    }
+
+    fn add_failure<'a>(
+        &'a self,
+        key: &'a str,
+        window: Duration,
+    ) -> LocalBoxFuture<'a, Result<FailureCount, String>> {
+        Box::pin(async move {
+            ThrottleStore::add_failure(self, key, window)
+                .await
+                .map_err(|error| error.to_string())
+        })
+    }
+
+    fn reset<'a>(&'a self, key: &'a str) -> LocalBoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            ThrottleStore::reset(self, key)
+                .await
+                .map_err(|error| error.to_string())
+        })
     }
 }
 
