@@ -1,5 +1,6 @@
-//! The app's stores behind boxes, so [`Account`](crate::Account) holds any of them: the
-//! throttle store (shared by the throttles on mails and codes) and the device registry.
+//! The app's stores as [`Account`](crate::Account) holds them, whichever the app chose: the
+//! throttles on mails and codes (sharing one login-runtime `SharedThrottleStore`) and the
+//! device registry behind a box.
 
 use futures_util::future::LocalBoxFuture;
 use login_runtime::DeviceRegistry;
