@@ -89,15 +89,21 @@ macro_rules! sql_stores {
                 /// returns how many. Writes run it by themselves at most once every
                 /// [`clean_up_every`](Self::clean_up_every).
                 pub async fn delete_expired(&self) -> Result<u64, StoreError> {
-                    delete_expired_sessions(self.pool.clone(), self.clean_up.batch, self.timeout)
-                        .await
+                    delete_expired_rows(
+                        self.pool.clone(),
+                        q::DELETE_EXPIRED_SESSIONS,
+                        self.clean_up.batch,
+                        self.timeout,
+                    )
+                    .await
                 }
 
                 fn clean_up_later(&self) {
                     let (pool, batch, timeout) =
                         (self.pool.clone(), self.clean_up.batch, self.timeout);
-                    self.clean_up
-                        .maybe_run(move || delete_expired_sessions(pool, batch, timeout));
+                    self.clean_up.maybe_run(move || {
+                        delete_expired_rows(pool, q::DELETE_EXPIRED_SESSIONS, batch, timeout)
+                    });
                 }
 
                 async fn write(
@@ -122,13 +128,15 @@ macro_rules! sql_stores {
                 }
             }
 
-            async fn delete_expired_sessions(
+            /// Runs one of the `DELETE_EXPIRED_*` statements: at most `batch` expired rows go.
+            async fn delete_expired_rows(
                 pool: sqlx::Pool<$db>,
+                statement: &'static str,
                 batch: i64,
                 timeout: Duration,
             ) -> Result<u64, StoreError> {
                 within(timeout, async {
-                    let done = sqlx::query(q::DELETE_EXPIRED_SESSIONS)
+                    let done = sqlx::query(statement)
                         .bind(now_ms())
                         .bind(batch)
                         .execute(&pool)
@@ -238,8 +246,13 @@ macro_rules! sql_stores {
                 /// how many. Recording a device runs it by itself at most once every
                 /// `clean_up_every`.
                 pub async fn delete_expired(&self) -> Result<u64, StoreError> {
-                    delete_expired_devices(self.pool.clone(), self.clean_up.batch, self.timeout)
-                        .await
+                    delete_expired_rows(
+                        self.pool.clone(),
+                        q::DELETE_EXPIRED_DEVICES,
+                        self.clean_up.batch,
+                        self.timeout,
+                    )
+                    .await
                 }
 
                 async fn run<T, F>(&self, work: F) -> Result<T, DeviceError>
@@ -248,23 +261,6 @@ macro_rules! sql_stores {
                 {
                     Ok(within(self.timeout, async { work.await.map_err(unavailable) }).await?)
                 }
-            }
-
-            async fn delete_expired_devices(
-                pool: sqlx::Pool<$db>,
-                batch: i64,
-                timeout: Duration,
-            ) -> Result<u64, StoreError> {
-                within(timeout, async {
-                    let done = sqlx::query(q::DELETE_EXPIRED_DEVICES)
-                        .bind(now_ms())
-                        .bind(batch)
-                        .execute(&pool)
-                        .await
-                        .map_err(unavailable)?;
-                    Ok(done.rows_affected())
-                })
-                .await
             }
 
             fn devices_from_rows(rows: Vec<<$db as sqlx::Database>::Row>) -> Vec<Device> {
@@ -283,8 +279,9 @@ macro_rules! sql_stores {
                         .map_err(|error| DeviceError::Unavailable(error.to_string()))?;
                     let (pool, batch, timeout) =
                         (self.pool.clone(), self.clean_up.batch, self.timeout);
-                    self.clean_up
-                        .maybe_run(move || delete_expired_devices(pool, batch, timeout));
+                    self.clean_up.maybe_run(move || {
+                        delete_expired_rows(pool, q::DELETE_EXPIRED_DEVICES, batch, timeout)
+                    });
                     let query = sqlx::query(q::RECORD_DEVICE)
                         .bind(&device.id)
                         .bind(&device.user_id)
@@ -358,26 +355,14 @@ macro_rules! sql_stores {
                 /// Deletes at most `clean_up_batch` closed windows; returns how many. Adding a
                 /// failure runs it by itself at most once every `clean_up_every`.
                 pub async fn delete_expired(&self) -> Result<u64, StoreError> {
-                    delete_closed_windows(self.pool.clone(), self.clean_up.batch, self.timeout)
-                        .await
+                    delete_expired_rows(
+                        self.pool.clone(),
+                        q::DELETE_EXPIRED_WINDOWS,
+                        self.clean_up.batch,
+                        self.timeout,
+                    )
+                    .await
                 }
-            }
-
-            async fn delete_closed_windows(
-                pool: sqlx::Pool<$db>,
-                batch: i64,
-                timeout: Duration,
-            ) -> Result<u64, StoreError> {
-                within(timeout, async {
-                    let done = sqlx::query(q::DELETE_EXPIRED_WINDOWS)
-                        .bind(now_ms())
-                        .bind(batch)
-                        .execute(&pool)
-                        .await
-                        .map_err(unavailable)?;
-                    Ok(done.rows_affected())
-                })
-                .await
             }
 
             fn failure_count(failures: i64, window_ends: i64, now: i64) -> FailureCount {
@@ -414,8 +399,9 @@ macro_rules! sql_stores {
                 ) -> Result<FailureCount, StoreError> {
                     let (pool, batch, timeout) =
                         (self.pool.clone(), self.clean_up.batch, self.timeout);
-                    self.clean_up
-                        .maybe_run(move || delete_closed_windows(pool, batch, timeout));
+                    self.clean_up.maybe_run(move || {
+                        delete_expired_rows(pool, q::DELETE_EXPIRED_WINDOWS, batch, timeout)
+                    });
                     let now = now_ms();
                     let query = sqlx::query(q::ADD_FAILURE)
                         .bind(key)
