@@ -41,13 +41,7 @@ impl Reply {
 }
 
 /// Whether the client prefers JSON (login-runtime's rule, as its own refusals use).
-pub(crate) fn wants_json(req: &HttpRequest) -> bool {
-    let header = |name: header::HeaderName| req.headers().get(name).map(|value| value.as_bytes());
-    login_runtime::prefers_json(
-        header(header::ACCEPT),
-        header(header::HeaderName::from_static("x-requested-with")),
-    )
-}
+pub(crate) use login_runtime::request_prefers_json as wants_json;
 
 fn is_json_body(req: &HttpRequest) -> bool {
     req.headers()

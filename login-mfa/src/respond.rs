@@ -40,14 +40,8 @@ pub(crate) fn session_token_ok(req: &HttpRequest, sent: &str) -> bool {
         .is_some_and(|token| bool::from(token.as_bytes().ct_eq(sent.as_bytes())))
 }
 
-/// Whether the client prefers JSON (login-runtime's rule).
-pub(crate) fn wants_json(req: &HttpRequest) -> bool {
-    let h = |name: header::HeaderName| req.headers().get(name).map(|value| value.as_bytes());
-    login_runtime::prefers_json(
-        h(header::ACCEPT),
-        h(header::HeaderName::from_static("x-requested-with")),
-    )
-}
+/// Whether the client prefers JSON (login-runtime's rule, as its own refusals use).
+pub(crate) use login_runtime::request_prefers_json as wants_json;
 
 fn is_json_body(req: &HttpRequest) -> bool {
     req.headers()

@@ -163,7 +163,7 @@ pub use crate::manager::{LoginManager, LoginMiddleware};
 pub use crate::model::loader::UserLoader;
 pub use crate::model::permission::{HasPermission, Permission, PermissionSet, Rule};
 pub use crate::model::user::AuthUser;
-pub use crate::negotiate::prefers_json;
+pub use crate::negotiate::{prefers_json, request_prefers_json};
 pub use crate::next::{is_safe_next, login_url, make_next_param};
 pub use crate::remember::RememberFormat;
 pub use crate::responses::Refusal;

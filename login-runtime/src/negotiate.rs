@@ -6,6 +6,23 @@
 //! attacker-controlled, may be non-UTF-8, huge or nonsense, and none of that may panic or cost
 //! more than one pass over it.
 
+/// [`prefers_json`] for a request: its `Accept` and `X-Requested-With` headers. The rule the
+/// runtime's own refusals use, for a crate or an app that answers HTML or JSON the same way.
+///
+/// ```
+/// use actix_web::test::TestRequest;
+/// use login_runtime::request_prefers_json;
+///
+/// let api = TestRequest::default().insert_header(("Accept", "application/json")).to_http_request();
+/// assert!(request_prefers_json(&api));
+/// assert!(!request_prefers_json(&TestRequest::default().to_http_request()));
+/// ```
+pub fn request_prefers_json(req: &actix_web::HttpRequest) -> bool {
+    let headers = req.headers();
+    let header = |name: &str| headers.get(name).map(|value| value.as_bytes());
+    prefers_json(header("accept"), header("x-requested-with"))
+}
+
 /// Decides whether an unauthorized request should get a JSON `401` instead of a redirect to the
 /// login view.
 ///

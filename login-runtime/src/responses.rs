@@ -334,13 +334,7 @@ fn current_url(req: &HttpRequest, proxies: &ProxyTrust) -> String {
 
 /// Whether `req` prefers JSON (an API client, an XHR).
 pub(crate) fn wants_json(req: &HttpRequest) -> bool {
-    let headers = req.headers();
-    crate::negotiate::prefers_json(
-        headers.get(header::ACCEPT).map(|value| value.as_bytes()),
-        headers
-            .get("x-requested-with")
-            .map(|value| value.as_bytes()),
-    )
+    crate::negotiate::request_prefers_json(req)
 }
 
 fn json_401(refusal: Refusal, error: &str, message: Option<&FlashText>) -> HttpResponse {
