@@ -7,7 +7,7 @@ mod support;
 
 use login_oidc::{Matched, OidcEvent};
 use reqwest::StatusCode;
-use support::{AppOptions, TestApp, User, Visitor, param, silent_port, with_param};
+use support::{AppOptions, TestApp, User, Visitor, param, refused, silent_port, with_param};
 
 fn alice_local() -> User {
     User {
@@ -17,35 +17,6 @@ fn alice_local() -> User {
         active: true,
         granted: Vec::new(),
     }
-}
-
-/// Asserts that a refused callback answered `status` with its page, that nobody is logged in,
-/// and that the app heard about it as `code`.
-async fn refused(
-    app: &TestApp,
-    visitor: &Visitor,
-    answer: &support::Answer,
-    status: u16,
-    code: &str,
-) {
-    assert_eq!(answer.status.as_u16(), status, "{answer:?}");
-    assert!(
-        answer.body.contains("<h1>Sign-in failed</h1>"),
-        "a clear page: {}",
-        answer.body
-    );
-    assert!(answer.body.contains("href=\"/login\""), "{}", answer.body);
-    assert_eq!(
-        app.refusals().last().copied(),
-        Some(code),
-        "the audit event"
-    );
-    assert_eq!(visitor.whoami(app).await, "anonymous", "nobody logged in");
-    assert!(
-        app.sign_ins().is_empty(),
-        "no sign-in reported: {:?}",
-        app.sign_ins()
-    );
 }
 
 #[actix_web::test]

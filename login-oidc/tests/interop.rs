@@ -11,7 +11,7 @@ use login_oidc::{Matched, OidcEvent};
 use reqwest::StatusCode;
 use serde_json::{Map, Value, json};
 use support::idp::{Edit, Knobs, now};
-use support::{Answer, AppOptions, TestApp, User, Visitor};
+use support::{Answer, AppOptions, TestApp, User, Visitor, refused};
 
 fn alice_local() -> User {
     User {
@@ -44,19 +44,6 @@ fn linking_app() -> AppOptions {
 
 fn edit(edit: impl Fn(&mut Map<String, Value>) + Send + Sync + 'static) -> Option<Edit> {
     Some(Arc::new(edit))
-}
-
-/// A refusal: the status, the built-in page, nobody logged in, the event's code.
-async fn refused(app: &TestApp, visitor: &Visitor, answer: &Answer, status: u16, code: &str) {
-    assert_eq!(answer.status.as_u16(), status, "{answer:?}");
-    assert!(
-        answer.body.contains("<h1>Sign-in failed</h1>"),
-        "{}",
-        answer.body
-    );
-    assert_eq!(app.refusals().last().copied(), Some(code), "{answer:?}");
-    assert_eq!(visitor.whoami(app).await, "anonymous", "nobody logged in");
-    assert!(app.sign_ins().is_empty(), "{:?}", app.sign_ins());
 }
 
 /// The misconfiguration page: a 500 saying so, never "tampered with" or "not answering".

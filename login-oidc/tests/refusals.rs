@@ -12,30 +12,7 @@ use login_oidc::{Matched, OidcEvent};
 use reqwest::StatusCode;
 use serde_json::json;
 use support::idp::{Jwks, Key, Knobs};
-use support::{Answer, AppOptions, TestApp, Visitor, param, with_param};
-
-/// Asserts that a refused callback answered `status` with its page, that nobody is logged in,
-/// and that the app heard about it as `code`.
-async fn refused(app: &TestApp, visitor: &Visitor, answer: &Answer, status: u16, code: &str) {
-    assert_eq!(answer.status.as_u16(), status, "{answer:?}");
-    assert!(
-        answer.body.contains("<h1>Sign-in failed</h1>"),
-        "a clear page: {}",
-        answer.body
-    );
-    assert!(answer.body.contains("href=\"/login\""), "{}", answer.body);
-    assert_eq!(
-        app.refusals().last().copied(),
-        Some(code),
-        "the audit event"
-    );
-    assert_eq!(visitor.whoami(app).await, "anonymous", "nobody logged in");
-    assert!(
-        app.sign_ins().is_empty(),
-        "no sign-in reported: {:?}",
-        app.sign_ins()
-    );
-}
+use support::{AppOptions, TestApp, Visitor, param, refused, with_param};
 
 fn edit_id_token(
     edit: impl Fn(&mut serde_json::Map<String, serde_json::Value>) + Send + Sync + 'static,

@@ -106,6 +106,30 @@ impl Provider {
     }
 }
 
+/// Asserts that a refused callback answered `status` with the built-in refusal page (linking
+/// back to `/login`), that nobody is logged in and no sign-in was reported, and that the app
+/// heard about it as `code`.
+pub async fn refused(app: &TestApp, visitor: &Visitor, answer: &Answer, status: u16, code: &str) {
+    assert_eq!(answer.status.as_u16(), status, "{answer:?}");
+    assert!(
+        answer.body.contains("<h1>Sign-in failed</h1>"),
+        "a clear page: {}",
+        answer.body
+    );
+    assert!(answer.body.contains("href=\"/login\""), "{}", answer.body);
+    assert_eq!(
+        app.refusals().last().copied(),
+        Some(code),
+        "the audit event"
+    );
+    assert_eq!(visitor.whoami(app).await, "anonymous", "nobody logged in");
+    assert!(
+        app.sign_ins().is_empty(),
+        "no sign-in reported: {:?}",
+        app.sign_ins()
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // The app
 
