@@ -6,6 +6,9 @@
 //! Chromium and runs them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/base32.rs"]
+mod base32;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -13,6 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use actix_web::HttpServer;
+use base32::base32_decode;
 use base64::Engine as _;
 use base64::prelude::BASE64_STANDARD;
 use examples::demo::account::MailTransport;
@@ -816,23 +820,6 @@ fn every_page_passes_axe_and_reads_well_at_laptop_and_phone_widths() {
         let png = std::fs::read(entry.unwrap().path()).unwrap();
         assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
     }
-}
-
-/// A TOTP's secret from its base32 form, as an authenticator app reads it.
-fn base32_decode(text: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let (mut bits, mut count, mut out) = (0u64, 0, Vec::new());
-    for c in text.bytes().filter(|c| *c != b'=') {
-        let value = ALPHABET.iter().position(|a| *a == c).unwrap() as u64;
-        bits = (bits << 5) | value;
-        count += 5;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-            bits &= (1 << count) - 1;
-        }
-    }
-    out
 }
 
 fn unix_now() -> u64 {

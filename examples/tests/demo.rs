@@ -1141,6 +1141,8 @@ async fn admin_sees_users_and_audit_and_errors_are_real_pages(site: &Site) {
 
 #[path = "demo/account.rs"]
 mod account;
+#[path = "support/base32.rs"]
+mod base32;
 #[path = "demo/mail.rs"]
 mod mail;
 #[path = "demo/mfa.rs"]

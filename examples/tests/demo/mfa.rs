@@ -9,24 +9,8 @@ use actix_web::http::StatusCode;
 use login_mfa::{Totp, TotpAlgorithm};
 use sqlx::Row;
 
+use super::base32::base32_decode;
 use super::{Browser, PASSWORD, Site, audited, browser, new_name};
-
-/// The secret's bytes from its base32 form, as an authenticator app reads it.
-fn base32_decode(text: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let (mut bits, mut count, mut out) = (0u64, 0, Vec::new());
-    for c in text.bytes().filter(|c| *c != b'=') {
-        let value = ALPHABET.iter().position(|a| *a == c).unwrap() as u64;
-        bits = (bits << 5) | value;
-        count += 5;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-            bits &= (1 << count) - 1;
-        }
-    }
-    out
-}
 
 pub(super) fn now() -> u64 {
     SystemTime::now()
