@@ -112,26 +112,14 @@ impl<L: UserLoader> LoginManager<L> {
     /// access this page."); `None` flashes nothing. Messages go through
     /// `actix-web-flash-messages` when its `FlashMessagesFramework` is installed.
     pub fn login_message(mut self, message: Option<&str>, level: Level) -> Self {
-        self.config.refusals.login_message =
-            message
-                .filter(|text| !text.is_empty())
-                .map(|text| FlashText {
-                    text: text.to_owned(),
-                    level,
-                });
+        self.config.refusals.login_message = flash_text(message, level);
         self
     }
 
     /// The message flashed when redirecting to the refresh view (default "Please
     /// reauthenticate to access this page."); `None` flashes nothing.
     pub fn needs_refresh_message(mut self, message: Option<&str>, level: Level) -> Self {
-        self.config.refusals.needs_refresh_message =
-            message
-                .filter(|text| !text.is_empty())
-                .map(|text| FlashText {
-                    text: text.to_owned(),
-                    level,
-                });
+        self.config.refusals.needs_refresh_message = flash_text(message, level);
         self
     }
 
@@ -352,4 +340,14 @@ impl<L: UserLoader> LoginManager<L> {
         self.config.refusals.anonymous_redirect = Some(path.into());
         self
     }
+}
+
+/// A flashed message of the builder's: `None` or an empty text flashes nothing.
+fn flash_text(message: Option<&str>, level: Level) -> Option<FlashText> {
+    message
+        .filter(|text| !text.is_empty())
+        .map(|text| FlashText {
+            text: text.to_owned(),
+            level,
+        })
 }
