@@ -18,7 +18,25 @@ fn free_port() -> u16 {
 /// Starts the demo with `rust_log` (unset for `None`) on a database of its own, makes one
 /// request that the audit trail records (a cross-site POST, refused), stops it, and returns
 /// what it printed (stdout and stderr).
+///
+/// The port is picked free, but another test's demo can take it before this one binds it: then
+/// this demo exits (the address is in use) and the request may reach the other one as it shuts
+/// down. Such a start is tried again on another port, at most three times; a demo that is still
+/// running and answers wrongly fails the test.
 fn demo_output(rust_log: Option<&str>) -> String {
+    let mut collisions = Vec::new();
+    for _ in 0..3 {
+        match try_demo_output(rust_log) {
+            Ok(output) => return output,
+            Err(collision) => collisions.push(collision),
+        }
+    }
+    panic!("the demo could not keep a port in three tries: {collisions:#?}");
+}
+
+/// One start of [`demo_output`]; `Err` with what the demo printed when it exited before the
+/// request was answered by it (its port taken).
+fn try_demo_output(rust_log: Option<&str>) -> Result<String, String> {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let mut command = Command::new(env!("CARGO_BIN_EXE_demo"));
@@ -37,8 +55,19 @@ fn demo_output(rust_log: Option<&str>) -> String {
         command.env("RUST_LOG", value);
     }
     let mut child = command.spawn().expect("the demo binary starts");
+    let printed = |child: std::process::Child| {
+        let output = child.wait_with_output().unwrap();
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    };
     let started = Instant::now();
     let mut stream = loop {
+        if child.try_wait().unwrap().is_some() {
+            return Err(printed(child));
+        }
         match TcpStream::connect(("127.0.0.1", port)) {
             Ok(stream) => break stream,
             Err(_) if started.elapsed() < Duration::from_secs(30) => {
@@ -62,15 +91,26 @@ fn demo_output(rust_log: Option<&str>) -> String {
     .unwrap();
     let mut answer = String::new();
     let _ = stream.read_to_string(&mut answer);
+    if !answer.starts_with("HTTP/1.1 403") && exits_within(&mut child, Duration::from_secs(5)) {
+        // Not this demo that answered: it could not bind its port.
+        return Err(printed(child));
+    }
     assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
     // SIGTERM: a graceful stop, which flushes what it logged.
     send_sigterm(child.id());
-    let output = child.wait_with_output().unwrap();
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+    Ok(printed(child))
+}
+
+/// Whether `child` exits within `limit`.
+fn exits_within(child: &mut std::process::Child, limit: Duration) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if child.try_wait().unwrap().is_some() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
 }
 
 /// Sends SIGTERM with the `kill` program (no libc binding needed).
